@@ -1,0 +1,102 @@
+"""A carrier over Sanic's websocket (``sanic.server.websockets.impl.WebsocketImplProtocol``).
+
+Sanic's websocket speaks through the ``websockets`` package's sans-I/O
+protocol, which Sanic creates without extensions: frames are never
+compressed. So ``send_encoded`` can write the event's prebuilt frame, shared
+by all subscribers, directly to the connection's transport while the
+protocol is OPEN. Should an extension ever be negotiated, messages go
+through Sanic's own ``send`` from a per-connection ``Outbox`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sanic.exceptions import ServerError, WebsocketClosed
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from websockets.exceptions import ConnectionClosed
+
+from tbone.dispatch.carriers.outbox import Outbox
+from tbone.dispatch.encoding import EncodedMessage
+
+if TYPE_CHECKING:
+    from tbone.dispatch.multiplexer import WebsocketMultiplexer
+
+__all__ = ["SanicWebSocketCarrier"]
+
+logger = logging.getLogger("tbone.dispatch.carriers.sanic")
+
+
+class SanicWebSocketCarrier:
+    """Deliver messages over a Sanic websocket connection."""
+
+    def __init__(self, ws: WebsocketImplProtocol, *, send_timeout: float = 10.0) -> None:
+        self.ws = ws
+        self._outbox = Outbox(self._send_text, timeout=send_timeout)
+
+    def __repr__(self) -> str:
+        return f"<SanicWebSocketCarrier {id(self.ws):#x}>"
+
+    def _transport(self) -> asyncio.Transport | None:
+        transport = getattr(self.ws.io_proto, "transport", None)
+        return transport if isinstance(transport, asyncio.Transport) else None
+
+    def _open(self) -> bool:
+        return bool(self.ws.ws_proto.state.name == "OPEN")
+
+    @property
+    def raw_frames(self) -> bool:
+        """Whether prebuilt frames can be written directly (no extension negotiated)."""
+        return not self.ws.ws_proto.extensions and self._transport() is not None
+
+    async def deliver(self, data: dict[str, Any]) -> bool:
+        return await self._send_text(EncodedMessage(data))
+
+    async def _send_text(self, message: EncodedMessage) -> bool:
+        if not self._open():
+            return False
+        try:
+            await self.ws.send(message.text)
+        except (WebsocketClosed, ServerError, ConnectionError) as exc:
+            logger.debug("send to %r failed: %r", self, exc)
+            return False
+        return True
+
+    def send_encoded(self, message: EncodedMessage) -> bool:
+        if not self._open() or self._outbox.failed:
+            return False
+        transport = self._transport()
+        if transport is None or self.ws.ws_proto.extensions or self._outbox.pending_bytes:
+            return self._outbox.put(message)
+        if transport.is_closing():
+            return False
+        transport.write(message.frame)
+        return True
+
+    def write_buffer_size(self) -> int:
+        transport = self._transport()
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        return buffered + self._outbox.pending_bytes
+
+    def abort(self) -> None:
+        self._outbox.close()
+        transport = self._transport()
+        if transport is not None:
+            transport.abort()
+
+    async def serve(self, multiplexer: WebsocketMultiplexer) -> None:
+        """Read messages until the socket closes, dispatching each in order;
+        then unsubscribe this carrier from everything."""
+        try:
+            while True:
+                text = await self.ws.recv()
+                if text is None:  # the message stream ended
+                    break
+                await multiplexer.dispatch(self, text)
+        except (WebsocketClosed, ConnectionClosed):
+            pass  # the peer went away: nothing left to serve
+        finally:
+            multiplexer.disconnect(self)
+            self._outbox.close()

@@ -1,0 +1,75 @@
+"""Encode a message once, send it many times.
+
+Fan-out cost is dominated by per-subscriber work, so an event is turned into
+JSON bytes exactly once (orjson), and, for carriers that can write raw
+websocket frames, into one unmasked server-to-client text frame, also once.
+Every subscriber is then handed the same immutable bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from functools import cached_property
+from typing import Any
+
+import orjson
+
+__all__ = ["EncodedMessage", "dumps", "event_message", "text_frame"]
+
+_OPCODE_TEXT_FIN = 0x81
+
+
+def dumps(data: Any) -> bytes:
+    """JSON-encode ``data`` (orjson: UTF-8 bytes, no whitespace)."""
+    return orjson.dumps(data)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An RFC 6455 text frame, final, unmasked (server to client), no extension bits.
+
+    Only valid on a connection without a negotiated extension (no
+    permessage-deflate): with compression, frames must go through the server
+    library's own writer.
+    """
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", _OPCODE_TEXT_FIN, length)
+    elif length < 65536:
+        header = struct.pack("!BBH", _OPCODE_TEXT_FIN, 126, length)
+    else:
+        header = struct.pack("!BBQ", _OPCODE_TEXT_FIN, 127, length)
+    return header + payload
+
+
+class EncodedMessage:
+    """A message and its encodings, computed lazily and at most once.
+
+    ``data`` is the message as a dict (shared by every subscriber: treat it as
+    read-only), ``payload`` its JSON bytes, ``text`` the same as ``str`` and
+    ``frame`` a ready-to-write websocket text frame.
+    """
+
+    __slots__ = ("__dict__", "data", "payload")
+
+    def __init__(self, data: dict[str, Any], payload: bytes | None = None) -> None:
+        self.data = data
+        self.payload = dumps(data) if payload is None else payload
+
+    def __repr__(self) -> str:
+        return f"<EncodedMessage {self.payload[:60]!r}>"
+
+    def __len__(self) -> int:
+        return len(self.payload)
+
+    @cached_property
+    def text(self) -> str:
+        return self.payload.decode()
+
+    @cached_property
+    def frame(self) -> bytes:
+        return text_frame(self.payload)
+
+
+def event_message(name: str, data: Any = None) -> EncodedMessage:
+    """The message every subscriber of event ``name`` receives."""
+    return EncodedMessage({"type": "event", "payload": {"name": name, "data": data}})

@@ -1,0 +1,120 @@
+"""WebsocketMultiplexer: one websocket carries requests, responses and events.
+
+Requests are routed, by the first segment of their href, to the router
+registered under that name: the same objects that serve HTTP, so statuses
+and payloads are the same both ways. Subscriptions go to the channel given
+at construction. Whatever the client sends, the socket stays open: bad
+messages get an error message, a failing router a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tbone.dispatch import messages
+from tbone.dispatch.carriers.base import Carrier
+from tbone.dispatch.channels.base import Channel
+from tbone.dispatch.messages import ProtocolError
+from tbone.dispatch.routers import RequestRouter
+
+__all__ = ["WebsocketMultiplexer"]
+
+logger = logging.getLogger("tbone.dispatch.multiplexer")
+
+NOT_FOUND = {"error": "Not found"}
+SERVER_ERROR = {"error": "Internal server error"}
+
+
+class WebsocketMultiplexer:
+    """Serve the websocket message protocol (see ``tbone.dispatch.messages``).
+
+    Parameters:
+        app: handed to every router's ``dispatch`` (it finds the database there).
+        channel: where ``subscribe``/``unsubscribe`` messages go; without one,
+            they are answered with an error.
+    """
+
+    def __init__(self, app: Any = None, *, channel: Channel | None = None) -> None:
+        self.app = app
+        self.channel = channel
+        self._routers: dict[str, RequestRouter] = {}
+        self._subscriptions: dict[Carrier, set[str]] = {}
+
+    def add_router(self, name: str, router: RequestRouter) -> None:
+        """Serve hrefs starting with ``/<name>/`` with ``router``."""
+        self._routers[name.strip("/")] = router
+
+    def remove_router(self, name: str) -> None:
+        self._routers.pop(name.strip("/"), None)
+
+    @property
+    def routers(self) -> dict[str, RequestRouter]:
+        return dict(self._routers)
+
+    async def dispatch(self, carrier: Carrier, text: str | bytes) -> dict[str, Any]:
+        """Handle one client message and deliver the reply over ``carrier``.
+
+        Returns the reply (also useful in tests).
+        """
+        try:
+            message = messages.parse(text)
+            reply = await self._handle(carrier, message)
+        except ProtocolError as exc:
+            reply = messages.error(str(exc), exc.key)
+        try:
+            await carrier.deliver(reply)
+        except TypeError:  # the router's payload is not JSON-able
+            logger.exception("reply to %r cannot be encoded", carrier)
+            reply = messages.response(reply.get("key"), 500, SERVER_ERROR)
+            await carrier.deliver(reply)
+        return reply
+
+    def disconnect(self, carrier: Carrier) -> None:
+        """Forget ``carrier``: unsubscribe it from every event it subscribed to."""
+        events = self._subscriptions.pop(carrier, set())
+        if self.channel is not None:
+            for event in events:
+                self.channel.unsubscribe(event, carrier)
+
+    async def _handle(self, carrier: Carrier, message: dict[str, Any]) -> dict[str, Any]:
+        kind = message["type"]
+        key = message.get("key")
+        if kind == "request":
+            return await self._request(messages.parse_request(message))
+        if kind == "ping":
+            return {"type": "pong"}
+        if kind in ("subscribe", "unsubscribe"):
+            return self._subscription(carrier, kind, message.get("event"), key)
+        raise ProtocolError(f"unknown message type {kind!r}", key)
+
+    async def _request(self, request: messages.Request) -> dict[str, Any]:
+        name = request.path.strip("/").split("/", 1)[0]
+        router = self._routers.get(name)
+        if router is None:
+            return messages.response(request.key, 404, NOT_FOUND)
+        try:
+            status, payload = await router.dispatch(
+                self.app, request.method, request.path, request.args, request.headers, request.body
+            )
+        except Exception:  # a bug in a resource must not take the socket down
+            logger.exception("router %r failed on %s %s", name, request.method, request.path)
+            return messages.response(request.key, 500, SERVER_ERROR)
+        return messages.response(request.key, status, payload)
+
+    def _subscription(self, carrier: Carrier, kind: str, event: Any, key: Any) -> dict[str, Any]:
+        if not isinstance(event, str) or not event:
+            raise ProtocolError(f"{kind} needs an 'event'", key)
+        if self.channel is None:
+            raise ProtocolError("this endpoint has no channel to subscribe to", key)
+        if kind == "subscribe":
+            self.channel.subscribe(event, carrier)
+            self._subscriptions.setdefault(carrier, set()).add(event)
+        else:
+            self.channel.unsubscribe(event, carrier)
+            events = self._subscriptions.get(carrier)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._subscriptions[carrier]
+        return messages.ack(kind, event, key)
