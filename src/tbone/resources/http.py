@@ -1,0 +1,136 @@
+"""The framework-neutral request and response that resources work on.
+
+HTTP adapters (``tbone.resources.aiohttp``, ``tbone.resources.sanic``) and the
+websocket multiplexer translate their own messages into a :class:`Request` and
+turn the resource's :class:`Response` back into theirs. Keeping the resource
+core on these two small types is what lets one resource answer HTTP and
+websocket requests with the same statuses and payloads.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = [
+    "ALL_VERBS",
+    "MISSING",
+    "Headers",
+    "Request",
+    "Response",
+    "parse_query",
+]
+
+#: Every verb a resource route answers; 405/501 are decided by the resource,
+#: not by the server's router, so the error bodies are always ours.
+ALL_VERBS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class _Missing(enum.Enum):
+    MISSING = enum.auto()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: Marks a :attr:`Request.payload` that has not been decoded from the body yet.
+MISSING = _Missing.MISSING
+
+
+class Headers(Mapping[str, str]):
+    """Read-only, case-insensitive header mapping.
+
+    Built from a mapping or from ``(name, value)`` pairs; a repeated header is
+    joined with ``", "`` as RFC 9110 allows for list-valued fields.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        items: dict[str, str] = {}
+        for name, value in pairs:
+            key = name.lower()
+            items[key] = f"{items[key]}, {value}" if key in items else str(value)
+        self._items = items
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+def parse_query(query_string: str) -> dict[str, str]:
+    """Parse a query string into ``{name: value}``.
+
+    Blank values are kept (``?q=`` is an explicit empty search, not no search)
+    and a repeated argument is joined with commas, so ``?tag=a&tag=b`` means
+    the same as ``?tag=a,b``. Both adapters and the websocket use this, so
+    query args are read identically everywhere.
+    """
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
+        args[name] = f"{args[name]},{value}" if name in args else value
+    return args
+
+
+@dataclass(slots=True, kw_only=True)
+class Request:
+    """One request to a resource, whatever carried it.
+
+    ``body`` holds the raw bytes of an HTTP body; a transport that has already
+    decoded its payload (the websocket) sets ``payload`` instead. ``native`` is
+    the server's own request object (``None`` over the websocket), an escape
+    hatch for code that really needs it. ``state`` is free per-request storage,
+    e.g. for the user an :class:`~tbone.resources.Authentication` identified.
+    """
+
+    app: Any
+    method: str
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    args: Mapping[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    payload: Any = MISSING
+    native: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.method = self.method.upper()
+
+    def decode(self, parse: Callable[[bytes], Any]) -> Any:
+        """Return the request's data, parsing ``body`` once with ``parse``.
+
+        An empty body decodes to ``None``. ``parse`` raises ``ValueError`` for
+        bad input; the error propagates so the resource can answer 400.
+        """
+        if self.payload is MISSING:
+            self.payload = parse(self.body) if self.body else None
+        return self.payload
+
+
+@dataclass(slots=True)
+class Response:
+    """What a resource answers: a status, a JSON-able payload and headers.
+
+    Formatting the payload into bytes is the transport's job (the HTTP adapters
+    use the resource's formatter; the websocket embeds it in its message).
+    """
+
+    status: int
+    payload: Any = None
+    headers: dict[str, str] = field(default_factory=dict)

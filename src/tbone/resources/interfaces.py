@@ -1,0 +1,111 @@
+"""The pluggable pieces of the resource layer, as Protocols.
+
+A leaf module: implementations (``formatters``, ``authentication``, the
+resources themselves) conform structurally and need not import it. Conformance
+is checked by mypy; at run time only :data:`RESOURCE_MEMBERS` is used, by
+``Router.register``, to give a clear error for a class that is not a resource.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tbone.resources.http import Request, Response
+
+if TYPE_CHECKING:
+    from tbone.resources.routers import Route
+
+__all__ = [
+    "RESOURCE_MEMBERS",
+    "Authentication",
+    "Formatter",
+    "ResourceProtocol",
+    "View",
+]
+
+#: A neutral view: what every transport ultimately calls.
+View = Callable[[Request], Awaitable[Response]]
+
+
+class Formatter(Protocol):
+    """Turns request bodies into data and response payloads into bytes."""
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` of formatted payloads."""
+        ...
+
+    def parse(self, body: bytes) -> Any:
+        """Decode a request body; raise ``ValueError`` when it is malformed."""
+        ...
+
+    def format(self, payload: Any) -> bytes:
+        """Encode a response payload."""
+        ...
+
+
+class Authentication(Protocol):
+    """Decides whether a request may reach the resource.
+
+    It receives the neutral :class:`Request`, so the same object guards HTTP
+    and websocket requests. Return ``False`` for a plain 401, or raise
+    ``Unauthorized(...)`` for a custom message or a ``WWW-Authenticate``
+    header. ``request.state`` is the place to remember who the caller is.
+    """
+
+    async def is_authenticated(self, request: Request) -> bool: ...
+
+
+class ResourceProtocol(Protocol):
+    """What ``Router`` needs from a resource class (all classmethods but two)."""
+
+    @classmethod
+    def as_list(cls, *, base_url: str | None = None) -> Any: ...
+
+    @classmethod
+    def as_detail(cls, *, base_url: str | None = None) -> Any: ...
+
+    @classmethod
+    def as_view(
+        cls, endpoint: str, *, base_url: str | None = None, verbs: tuple[str, ...] | None = None
+    ) -> Any: ...
+
+    @classmethod
+    def neutral_view(
+        cls, endpoint: str, *, base_url: str | None = None, verbs: tuple[str, ...] | None = None
+    ) -> View: ...
+
+    @classmethod
+    def adapt(cls, view: View) -> Any: ...
+
+    @classmethod
+    def nested_routes(cls, base_url: str) -> list[Route]: ...
+
+    @classmethod
+    def route_param(cls, name: str) -> str: ...
+
+    @classmethod
+    def route_pattern(cls, path: str) -> re.Pattern[str]: ...
+
+    route_methods: Any
+
+    async def dispatch(self, **params: str) -> Response: ...
+
+    def add_hypermedia(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+
+#: The names ``Router.register`` looks for on a class.
+RESOURCE_MEMBERS: tuple[str, ...] = (
+    "as_list",
+    "as_detail",
+    "as_view",
+    "neutral_view",
+    "adapt",
+    "nested_routes",
+    "route_param",
+    "route_pattern",
+    "dispatch",
+    "add_hypermedia",
+)

@@ -1,0 +1,367 @@
+"""``Resource``: verbs to methods, statuses, errors, hypermedia, CORS.
+
+A resource works on the neutral ``Request``/``Response`` only. An HTTP adapter
+(``AioHttpResource``, ``SanicResource``) overrides :meth:`Resource.adapt` to
+wrap the neutral view in a server handler, and :meth:`Resource.find_db` to find
+the database on its server's app; nothing else is server-specific, which is
+why the websocket gets the same answers as HTTP.
+
+Subclasses implement the verb methods they support (``list``, ``detail``,
+``create``, ...), each an ``async def`` taking the route parameters as keyword
+arguments (``pk`` for detail) and reading the decoded body from ``self.data``.
+A verb whose method is missing answers 501.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from tbone.data.errors import ConfigurationError
+from tbone.resources.errors import (
+    DEFAULT_EXCEPTION_STATUSES,
+    MethodNotAllowed,
+    MethodNotImplemented,
+    NotFound,
+    Unauthorized,
+    error_response,
+)
+from tbone.resources.http import ALL_VERBS, Request, Response
+from tbone.resources.interfaces import View
+from tbone.resources.options import VERBS, ResourceOptions, collect_meta
+from tbone.resources.routers import Route
+
+__all__ = ["DETAIL_METHODS", "LIST_METHODS", "STATUSES", "Resource"]
+
+logger = logging.getLogger("tbone.resources")
+
+#: Verb → method name on the list endpoint (``/api/books/``).
+LIST_METHODS: Mapping[str, str] = {
+    "get": "list",
+    "post": "create",
+    "put": "update_list",
+    "patch": "modify_list",
+    "delete": "delete_list",
+}
+#: Verb → method name on the detail endpoint (``/api/books/{pk}/``).
+DETAIL_METHODS: Mapping[str, str] = {
+    "get": "detail",
+    "post": "create_detail",
+    "put": "update",
+    "patch": "modify",
+    "delete": "delete",
+}
+#: Verb → success status.
+STATUSES: Mapping[str, int] = {"get": 200, "post": 201, "put": 202, "patch": 202, "delete": 204}
+
+_ENDPOINT_METHODS = {"list": LIST_METHODS, "detail": DETAIL_METHODS}
+
+
+class Resource:
+    """Base class of every resource.
+
+    Extension points for subclasses (model resources override these):
+
+    - the verb methods (``list``, ``detail``, ``create``, ``update``, ...);
+    - :meth:`to_pk` (route ``pk`` string → key), :meth:`object_pk`,
+      :meth:`add_hypermedia`, :meth:`prepare_payload`;
+    - :meth:`get_db` / :meth:`find_db`; ``options_class`` for extra ``Meta``
+      options; ``exception_statuses`` for more exception → status entries.
+    """
+
+    options_class: ClassVar[type[ResourceOptions]] = ResourceOptions
+    exception_statuses: ClassVar[Mapping[type[BaseException], int]] = DEFAULT_EXCEPTION_STATUSES
+    #: The ``methods`` value of routes, in the form the server's add_route takes.
+    route_methods: ClassVar[Any] = ALL_VERBS
+    #: How a route parameter is written in a path, and how to find one.
+    route_param_format: ClassVar[str] = "{{{}}}"
+    route_param_regex: ClassVar[str] = r"\{(\w+)\}"
+    _meta: ClassVar[ResourceOptions]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._meta = cls.options_class.from_meta(collect_meta(cls.__mro__), owner=cls.__name__)
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        endpoint: str = "detail",
+        base_url: str | None = None,
+        verbs: tuple[str, ...] | None = None,
+    ) -> None:
+        self.request = request
+        self.endpoint = endpoint
+        self.base_url = base_url or f"/{self._meta.name}/"
+        self.verbs = verbs
+        #: The decoded request body (``None`` when there is none).
+        self.data: Any = None
+
+    # -- views and routes ---------------------------------------------------
+
+    @classmethod
+    def neutral_view(
+        cls, endpoint: str, *, base_url: str | None = None, verbs: tuple[str, ...] | None = None
+    ) -> View:
+        """A server-independent view: ``await view(request) -> Response``.
+
+        ``endpoint`` is ``"list"``, ``"detail"`` or the name of a nested
+        endpoint, whose verbs map to methods ``<verb>_<endpoint>``
+        (``get_reviews``); ``verbs`` lists what a nested endpoint allows.
+        """
+        if endpoint not in _ENDPOINT_METHODS:
+            verbs = tuple(v.lower() for v in (verbs or ("get",)))
+            if not re.fullmatch(r"[A-Za-z_]\w*", endpoint):
+                raise ConfigurationError(f"nested endpoint must be an identifier: {endpoint!r}")
+
+        async def view(request: Request) -> Response:
+            resource = cls(request, endpoint=endpoint, base_url=base_url, verbs=verbs)
+            return await resource.dispatch(**request.params)
+
+        return view
+
+    @classmethod
+    def adapt(cls, view: View) -> Any:
+        """Wrap a neutral view in a server handler; adapters override this."""
+        return view
+
+    @classmethod
+    def as_view(
+        cls, endpoint: str, *, base_url: str | None = None, verbs: tuple[str, ...] | None = None
+    ) -> Any:
+        """A server handler for ``endpoint`` (see :meth:`neutral_view`)."""
+        return cls.adapt(cls.neutral_view(endpoint, base_url=base_url, verbs=verbs))
+
+    @classmethod
+    def as_list(cls, *, base_url: str | None = None) -> Any:
+        return cls.as_view("list", base_url=base_url)
+
+    @classmethod
+    def as_detail(cls, *, base_url: str | None = None) -> Any:
+        return cls.as_view("detail", base_url=base_url)
+
+    @classmethod
+    def route(
+        cls,
+        path: str,
+        endpoint: str,
+        *,
+        name: str,
+        base_url: str,
+        verbs: tuple[str, ...] = ("get",),
+    ) -> Route:
+        """A complete :class:`Route` for a nested endpoint (for :meth:`nested_routes`)."""
+        view = cls.neutral_view(endpoint, base_url=base_url, verbs=verbs)
+        return Route(path, cls.adapt(view), cls.route_methods, name, view=view)
+
+    @classmethod
+    def nested_routes(cls, base_url: str) -> list[Route]:
+        """Extra routes under ``base_url`` (``/api/books/``); none by default."""
+        return []
+
+    @classmethod
+    def route_param(cls, name: str) -> str:
+        """``name`` as a path parameter in the server's syntax (``{pk}``, ``<pk>``)."""
+        return cls.route_param_format.format(name)
+
+    @classmethod
+    def route_pattern(cls, path: str) -> re.Pattern[str]:
+        """Compile a route path (server syntax) into a regex with named groups."""
+        parts, last = [], 0
+        for match in re.finditer(cls.route_param_regex, path):
+            parts.append(re.escape(path[last : match.start()]))
+            parts.append(f"(?P<{match.group(1)}>[^/]+)")
+            last = match.end()
+        parts.append(re.escape(path[last:]))
+        return re.compile("".join(parts))
+
+    # -- database -----------------------------------------------------------
+
+    @classmethod
+    def find_db(cls, app: Any) -> Any:
+        """The database stored on ``app``, or ``None``.
+
+        Looks at ``app.db``, then ``app["db"]`` for mapping-like apps, then
+        ``app.ctx.db``; adapters add their server's typed places first.
+        """
+        db = getattr(app, "db", None)
+        if db is None and isinstance(app, Mapping):
+            db = app.get("db")
+        if db is None:
+            db = getattr(getattr(app, "ctx", None), "db", None)
+        return db
+
+    def get_db(self) -> Any:
+        """The database of the app this request belongs to."""
+        db = self.find_db(self.request.app)
+        if db is None:
+            raise ConfigurationError(
+                f"{type(self).__name__}: no database on the app "
+                "(set app.db, app[DB_KEY] / app['db'] for aiohttp, or app.ctx.db for Sanic)"
+            )
+        return db
+
+    # -- dispatching --------------------------------------------------------
+
+    async def dispatch(self, **params: str) -> Response:
+        """Run the request through checks and the verb's method; never raises."""
+        try:
+            response = await self.handle(params)
+        except Exception as exc:
+            response = error_response(exc, self.exception_statuses)
+        self.add_cors_headers(response)
+        return response
+
+    async def handle(self, params: Mapping[str, str]) -> Response:
+        method = self.request.method
+        verb = "get" if method == "HEAD" else method.lower()
+        allowed = self.allowed_verbs()
+        if method == "OPTIONS":
+            return self.options_response(allowed)
+        if verb not in allowed:
+            raise MethodNotAllowed(
+                f"Method {method} is not allowed on this endpoint", allowed=self.allow(allowed)
+            )
+        handler = self.method_for(verb)
+        if handler is None:
+            raise MethodNotImplemented(f"Method {method} is not implemented on this endpoint")
+        if not await self._meta.authentication.is_authenticated(self.request):
+            raise Unauthorized()
+        self.data = self.request.decode(self._meta.formatter.parse)
+        result = await handler(**self.convert_params(params))
+        return self.success_response(verb, result)
+
+    def allowed_verbs(self) -> tuple[str, ...]:
+        if self.endpoint == "list":
+            return self._meta.incoming_list
+        if self.endpoint == "detail":
+            return self._meta.incoming_detail
+        return self.verbs or ("get",)
+
+    def method_for(self, verb: str) -> Callable[..., Awaitable[Any]] | None:
+        """The bound method serving ``verb`` on this endpoint, or ``None``."""
+        table = _ENDPOINT_METHODS.get(self.endpoint)
+        name = table.get(verb) if table is not None else f"{verb}_{self.endpoint}"
+        handler = getattr(self, name, None) if name else None
+        return handler if callable(handler) else None
+
+    def allow(self, allowed: tuple[str, ...]) -> list[str]:
+        """The ``Allow`` header's verbs: allowed and implemented, plus HEAD/OPTIONS."""
+        verbs = [v.upper() for v in VERBS if v in allowed and self.method_for(v)]
+        if "GET" in verbs:
+            verbs.insert(1, "HEAD")
+        return [*verbs, "OPTIONS"]
+
+    def convert_params(self, params: Mapping[str, str]) -> dict[str, Any]:
+        return {k: self.to_pk(v) if k == "pk" else v for k, v in params.items()}
+
+    def to_pk(self, value: str) -> Any:
+        """Convert the route's ``pk`` string to the key type; raise ValueError if invalid."""
+        return value
+
+    def success_response(self, verb: str, result: Any) -> Response:
+        status = STATUSES[verb]
+        if verb == "get" and self.endpoint == "detail" and result is None:
+            raise NotFound()
+        outgoing = {"list": self._meta.outgoing_list, "detail": self._meta.outgoing_detail}
+        if status == HTTPStatus.NO_CONTENT or verb not in outgoing.get(self.endpoint, VERBS):
+            return Response(status)
+        return Response(status, self.prepare_payload(verb, result))
+
+    def prepare_payload(self, verb: str, result: Any) -> Any:
+        """Shape a method's result: list envelope, hypermedia links.
+
+        A ``list`` method may return a plain list; it becomes
+        ``{"meta": {"total_count": n}, "objects": [...]}``.
+        """
+        if self.endpoint == "list" and verb == "get" and isinstance(result, list | tuple):
+            result = {"meta": {"total_count": len(result)}, "objects": list(result)}
+        if not self._meta.hypermedia:
+            return result
+        objects = result.get("objects") if isinstance(result, dict) else None
+        if isinstance(objects, list) and "meta" in result:
+            return {**result, "objects": [self._linked(obj) for obj in objects]}
+        if isinstance(result, list):
+            return [self._linked(obj) for obj in result]
+        return self._linked(result)
+
+    def _linked(self, obj: Any) -> Any:
+        return self.add_hypermedia(obj) if isinstance(obj, dict) else obj
+
+    # -- hypermedia ---------------------------------------------------------
+
+    def object_pk(self, obj: Mapping[str, Any]) -> Any:
+        """The primary key of a serialized object (``_id``, ``id`` or ``pk``)."""
+        for key in ("_id", "id", "pk"):
+            if obj.get(key) is not None:
+                return obj[key]
+        return None
+
+    def href(self, pk: Any) -> str:
+        return f"{self.base_url}{quote(str(pk), safe='')}/"
+
+    def add_hypermedia(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``obj`` with ``_links.self.href``; unchanged without a pk."""
+        pk = self.object_pk(obj)
+        if pk is None:
+            return obj
+        links = {**obj.get("_links", {}), "self": {"href": self.href(pk)}}
+        return {**obj, "_links": links}
+
+    # -- CORS ---------------------------------------------------------------
+
+    def options_response(self, allowed: tuple[str, ...]) -> Response:
+        """Answer OPTIONS: ``Allow``, plus the preflight headers when CORS is on."""
+        verbs = self.allow(allowed)
+        headers = {"Allow": ", ".join(verbs)}
+        cors, origin = self._meta.cors, self.request.headers.get("Origin")
+        if cors is not None and origin and cors.allows(origin):
+            headers["Access-Control-Allow-Methods"] = ", ".join(cors.allow_methods or verbs)
+            asked = self.request.headers.get("Access-Control-Request-Headers", "")
+            names = asked if "*" in cors.allow_headers else ", ".join(cors.allow_headers)
+            if names:
+                headers["Access-Control-Allow-Headers"] = names
+            headers["Access-Control-Max-Age"] = str(cors.max_age)
+        return Response(HTTPStatus.NO_CONTENT, None, headers)
+
+    def add_cors_headers(self, response: Response) -> None:
+        cors, origin = self._meta.cors, self.request.headers.get("Origin")
+        if cors is None:
+            return
+        if "*" in cors.allow_origins and not cors.allow_credentials:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        elif origin and cors.allows(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            if cors.allow_credentials:
+                response.headers["Access-Control-Allow-Credentials"] = "true"
+        else:
+            return
+        if cors.expose_headers:
+            response.headers["Access-Control-Expose-Headers"] = ", ".join(cors.expose_headers)
+
+    # -- HTTP rendering (shared by the adapters) ----------------------------
+
+    @classmethod
+    def render(cls, response: Response) -> tuple[int, bytes, str | None]:
+        """Status, body bytes and content type for an HTTP response.
+
+        A payload the formatter cannot encode is a server bug: it is logged
+        and answered with the generic 500 body.
+        """
+        if response.payload is None or response.status == HTTPStatus.NO_CONTENT:
+            return response.status, b"", None
+        formatter = cls._meta.formatter
+        try:
+            return response.status, formatter.format(response.payload), formatter.content_type
+        except Exception:
+            logger.exception("%s: cannot format the response payload", cls.__name__)
+            body = formatter.format({"error": HTTPStatus(500).phrase})
+            return 500, body, formatter.content_type
+
+
+Resource._meta = ResourceOptions.from_meta({}, owner="Resource")

@@ -1,0 +1,71 @@
+"""The Sanic adapter: ``SanicResource`` and ``mount``.
+
+The only module of ``tbone.resources`` that imports Sanic; the same shape as
+the aiohttp adapter. Routes use Sanic's ``<pk>`` syntax and list every verb,
+so the resource (not Sanic) answers 405/501 with its JSON body. Sanic passes
+route parameters undecoded by default; the adapter unquotes them, as aiohttp
+does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from sanic import Request as SanicRequest
+from sanic import Sanic
+from sanic.response import HTTPResponse
+
+from tbone.resources.http import ALL_VERBS, Headers, Request, Response, parse_query
+from tbone.resources.interfaces import View
+from tbone.resources.resources import Resource
+from tbone.resources.routers import Router
+
+__all__ = ["SanicHandler", "SanicResource", "mount"]
+
+SanicHandler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
+
+
+class SanicResource(Resource):
+    """A resource served by Sanic."""
+
+    route_methods: ClassVar[Any] = ALL_VERBS
+    route_param_format: ClassVar[str] = "<{}>"
+    route_param_regex: ClassVar[str] = r"<(\w+)(?::[^>]*)?>"
+
+    @classmethod
+    def adapt(cls, view: View) -> SanicHandler:
+        async def handler(request: SanicRequest, **params: str) -> HTTPResponse:
+            neutral = Request(
+                app=request.app,
+                method=request.method,
+                path=request.path,
+                params={k: unquote(v) for k, v in params.items()},
+                args=parse_query(request.query_string),
+                headers=Headers(request.headers.items()),
+                body=request.body or b"",
+                native=request,
+            )
+            return cls.build_response(await view(neutral))
+
+        return handler
+
+    @classmethod
+    def build_response(cls, response: Response) -> HTTPResponse:
+        status, body, content_type = cls.render(response)
+        return HTTPResponse(
+            body or None, status=status, headers=response.headers, content_type=content_type
+        )
+
+    @classmethod
+    def find_db(cls, app: Any) -> Any:
+        """``app.ctx.db``, else ``app.db``."""
+        db = getattr(getattr(app, "ctx", None), "db", None)
+        return db if db is not None else super().find_db(app)
+
+
+def mount(app: Sanic[Any, Any], router: Router) -> None:
+    """Add every route of ``router`` to ``app``."""
+    for route in router.urls():
+        app.add_route(route.handler, route.path, methods=route.methods, name=route.name)
