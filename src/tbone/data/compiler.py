@@ -1,0 +1,206 @@
+"""Generate one coercion function and three export functions per model.
+
+Like attrs and cattrs, we write Python source specialised to the model's
+fields and ``exec`` it once, on first use. The generated code inlines each
+field's fast path (``v if v.__class__ is str else slow(v)``), so building a
+model from a dict of primitives costs about what a hand-written constructor
+would. Any failure drops to the field's ``to_python`` for that value, which
+either recovers (an unusual but valid input) or reports the error at its
+location; all errors are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tbone.data.errors import ErrorDetail, ValidationError, error_details
+from tbone.data.fields.base import MISSING, BaseField, ExportMode, Namespace
+
+if TYPE_CHECKING:
+    from tbone.data.models import Model
+
+__all__ = ["builder_for", "compile_builder", "compile_exporter", "from_other"]
+
+_counter = itertools.count()
+
+
+def _slow_path(field: BaseField, key: str) -> Callable[..., tuple[Any, list[ErrorDetail] | None]]:
+    to_python = field.to_python
+
+    def slow(errors: list[ErrorDetail] | None, value: Any) -> tuple[Any, list[ErrorDetail] | None]:
+        try:
+            return to_python(value), errors
+        except Exception as exc:
+            errors = errors if errors is not None else []
+            errors.extend(error_details(exc, (key,)))
+            return None, errors
+
+    return slow
+
+
+def _missing(errors: list[ErrorDetail] | None, key: str) -> list[ErrorDetail]:
+    errors = errors if errors is not None else []
+    errors.append({"loc": (key,), "msg": "Field required", "type": "missing"})
+    return errors
+
+
+def _exec(source: str, ns: Namespace, name: str) -> Any:
+    filename = f"<tbone generated {name} {next(_counter)}>"
+    exec(compile(source, filename, "exec"), ns)
+    return ns[name]
+
+
+def compile_builder(
+    model: type[Model], by_alias: bool, other: Callable[[Any, Any], Any]
+) -> Callable[[Any], Any]:
+    """``build(data) -> instance`` reading ``data`` by data key (``by_alias``) or by
+    attribute name (the constructor). Unknown keys are ignored here; the
+    constructor checks for them itself. Anything but a plain dict goes to
+    ``other(model, data)``."""
+    fields = model._meta.fields
+    ns: Namespace = {
+        "_cls": model,
+        "_new": object.__new__,
+        "_M": MISSING,
+        "_VE": ValidationError,
+        "_missing": _missing,
+        "_Mapping": Mapping,
+        "_details": error_details,
+    }
+    ns["_other"] = other
+    lines = [
+        "def build(data):",
+        "    if data.__class__ is not dict:",
+        "        return _other(_cls, data)",
+        "    get = data.get",
+        "    errors = None",
+    ]
+    names: list[str] = []
+    for index, field in enumerate(fields.values()):
+        key = field.data_key if by_alias else field.name
+        var = f"f{index}"
+        names.append(f"{field.name!r}: {var}")
+        slow = f"_s{index}"
+        ns[slow] = _slow_path(field, key)
+        if field.required:
+            # a subscript is cheaper than get(); a missing required key is the rare case
+            lines.append("    try:")
+            lines.append(f"        v = data[{key!r}]")
+            lines.append("    except KeyError:")
+            lines.append(f"        errors = _missing(errors, {key!r}); {var} = None")
+        else:
+            lines.append(f"    v = get({key!r}, _M)")
+            lines.append("    if v is _M:")
+        if field.required:
+            pass
+        elif field.default_factory is not None:
+            ns[f"_df{index}"] = field.default_factory
+            lines.append(f"        {var} = _df{index}()")
+        elif field.immutable or field.default is None:
+            ns[f"_d{index}"] = field.default
+            lines.append(f"        {var} = _d{index}")
+        else:
+            ns[f"_g{index}"] = field.get_default
+            lines.append(f"        {var} = _g{index}()")
+        lines.append("    else:")
+        lines.append("        try:")
+        lines.append(f"            {var} = {field.coerce_expr('v', ns)}")
+        lines.append("        except Exception:")
+        lines.append(f"            {var}, errors = {slow}(errors, v)")
+    lines.append("    if errors is not None:")
+    lines.append(f"        raise _VE(errors, {model.__name__!r})")
+    lines.append("    self = _new(_cls)")
+    lines.append(f"    self.__dict__ = {{{', '.join(names)}}}")
+    if model.clean is not _base_clean():
+        ns["_clean"] = _run_clean
+        lines.append("    _clean(self)")
+    lines.append("    return self")
+    return _exec("\n".join(lines), ns, "build")  # type: ignore[no-any-return]
+
+
+_in_progress: set[type] = set()
+
+
+def builder_for(model: type[Model]) -> Callable[[Any], Any] | None:
+    """The compiled ``from_data`` of ``model``, compiling it now if needed.
+
+    Returns None while that model is itself being compiled (a recursive model),
+    in which case the caller goes through the class attribute instead.
+    """
+    existing = model.__dict__.get("_tbone_from_data")
+    if isinstance(existing, staticmethod):
+        return existing.__func__
+    if model in _in_progress:
+        return None
+    _in_progress.add(model)
+    try:
+        build = compile_builder(model, by_alias=True, other=from_other)
+    finally:
+        _in_progress.discard(model)
+    setattr(model, "_tbone_from_data", staticmethod(build))  # noqa: B010 - replacing a method
+    return build
+
+
+def from_other(cls: type[Model], data: Any) -> Any:
+    """``from_data`` for anything but a plain dict: an instance passes through, any
+    other mapping is copied to a dict, the rest is an error."""
+    if isinstance(data, cls):
+        return data
+    if isinstance(data, Mapping):
+        return cls._tbone_from_data(dict(data))
+    raise ValidationError(
+        [
+            {
+                "loc": (),
+                "msg": f"Input must be a mapping, got {type(data).__name__}",
+                "type": "model_type",
+            }
+        ],
+        cls.__name__,
+    )
+
+
+def _base_clean() -> Any:
+    from tbone.data.models import Model
+
+    return Model.clean
+
+
+def _run_clean(instance: Model) -> None:
+    """Run the model-level hook, turning a plain ValueError into a ValidationError."""
+    try:
+        instance.clean()
+    except ValidationError:
+        raise
+    except ValueError as exc:
+        raise ValidationError(error_details(exc, ()), type(instance).__name__) from exc
+
+
+def compile_exporter(model: type[Model], mode: ExportMode) -> Callable[[Any], dict[str, Any]]:
+    """``export(self) -> dict`` keyed by data key.
+
+    ``native`` and ``primitive`` export every field; ``serialize`` honours each
+    field's ``projection`` (True: always, False: when not None, None: never).
+    """
+    fields = model._meta.fields
+    ns: Namespace = {}
+    lines = ["def export(self):", "    d = self.__dict__"]
+    always: list[str] = []
+    optional: list[tuple[str, str, str]] = []
+    for index, field in enumerate(fields.values()):
+        if mode == "serialize" and field.projection is None:
+            continue
+        var = f"v{index}"
+        lines.append(f"    {var} = d[{field.name!r}]")
+        expr = field.export_expr(var, ns, mode)
+        if mode == "serialize" and field.projection is False:
+            optional.append((field.data_key, var, expr))
+        else:
+            always.append(f"{field.data_key!r}: {expr}")
+    lines.append(f"    out = {{{', '.join(always)}}}")
+    for key, var, expr in optional:
+        lines.append(f"    if {var} is not None: out[{key!r}] = {expr}")
+    lines.append("    return out")
+    return _exec("\n".join(lines), ns, "export")  # type: ignore[no-any-return]

@@ -1,0 +1,187 @@
+"""Container fields: ``list[T]``, ``dict[str, T]`` and nested models.
+
+Their generated code inlines the item field's expression inside a
+comprehension, so coercing ``list[str]`` or ``list[Review]`` costs one
+comprehension and no method call per item on the happy path. Any failure
+falls back to ``to_python``, which walks the items and reports each error at
+its index or key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from tbone.data.errors import ErrorDetail, FieldError, ValidationError, error_details
+from tbone.data.fields.base import BaseField, ExportMode, Namespace
+
+if TYPE_CHECKING:
+    from tbone.data.models import Model
+
+__all__ = ["DictField", "ListField", "ModelField"]
+
+
+def _bad_key(key: Any) -> str:
+    raise FieldError(f"Keys must be strings, got {type(key).__name__}", "dict_key_type")
+
+
+class ListField(BaseField):
+    python_type = list
+    json_type = "array"
+    immutable = False
+    sized = True
+
+    def __init__(self, item: BaseField, **options: Any) -> None:
+        super().__init__(**options)
+        self.item = item
+
+    def coerce(self, value: Any) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise FieldError("Value must be a list", "list_type")
+        result: list[Any] = []
+        errors: list[ErrorDetail] = []
+        to_python = self.item.to_python
+        for index, item in enumerate(value):
+            try:
+                result.append(to_python(item))
+            except Exception as exc:
+                errors.extend(error_details(exc, (index,)))
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+        slow = self._register(ns, self.to_python, "c")
+        if self.has_checks:
+            return f"{slow}({var})"
+        x = f"_i{depth}"
+        item = self.item.coerce_expr(x, ns, depth + 1)
+        comp = f"list({var})" if item == x else f"[{item} for {x} in {var}]"
+        expr = f"({comp} if {var}.__class__ is list else {slow}({var}))"
+        return f"(None if {var} is None else {expr})" if self.nullable else expr
+
+    def export_value(self, value: Any, mode: ExportMode) -> Any:
+        item = self.item
+        return [None if v is None else item.export_value(v, mode) for v in value]
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        x = f"_e{depth}"
+        item = self.item.export_expr(x, ns, mode, depth + 1)
+        return f"list({var})" if item == x else f"[{item} for {x} in {var}]"
+
+    def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        schema = super().json_schema(defs)
+        target = schema["anyOf"][0] if "anyOf" in schema else schema
+        target["items"] = self.item.json_schema(defs)
+        return schema
+
+
+class DictField(BaseField):
+    python_type = dict
+    json_type = "object"
+    immutable = False
+    sized = True
+
+    def __init__(self, value: BaseField, **options: Any) -> None:
+        super().__init__(**options)
+        self.value = value
+
+    def coerce(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise FieldError("Value must be an object", "dict_type")
+        result: dict[str, Any] = {}
+        errors: list[ErrorDetail] = []
+        to_python = self.value.to_python
+        for key, item in value.items():
+            if not isinstance(key, str):
+                errors.append(
+                    {"loc": (str(key),), "msg": "Keys must be strings", "type": "dict_key_type"}
+                )
+                continue
+            try:
+                result[key] = to_python(item)
+            except Exception as exc:
+                errors.extend(error_details(exc, (key,)))
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+        slow = self._register(ns, self.to_python, "c")
+        if self.has_checks:
+            return f"{slow}({var})"
+        bad = self._register(ns, _bad_key, "bk")
+        x, k = f"_i{depth}", f"_k{depth}"
+        item = self.value.coerce_expr(x, ns, depth + 1)
+        key = f"({k} if {k}.__class__ is str else {bad}({k}))"
+        comp = f"{{{key}: {item} for {k}, {x} in {var}.items()}}"
+        expr = f"({comp} if {var}.__class__ is dict else {slow}({var}))"
+        return f"(None if {var} is None else {expr})" if self.nullable else expr
+
+    def export_value(self, value: Any, mode: ExportMode) -> Any:
+        item = self.value
+        return {k: None if v is None else item.export_value(v, mode) for k, v in value.items()}
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        x, k = f"_e{depth}", f"_k{depth}"
+        item = self.value.export_expr(x, ns, mode, depth + 1)
+        return f"dict({var})" if item == x else f"{{{k}: {item} for {k}, {x} in {var}.items()}}"
+
+    def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        schema = super().json_schema(defs)
+        target = schema["anyOf"][0] if "anyOf" in schema else schema
+        target["additionalProperties"] = self.value.json_schema(defs)
+        return schema
+
+
+class ModelField(BaseField):
+    """A nested document: a ``Model`` subclass used as an annotation."""
+
+    json_type = "object"
+    immutable = False
+
+    def __init__(self, model: type[Model], **options: Any) -> None:
+        super().__init__(**options)
+        self.model = model
+        self.python_type = model
+
+    def coerce(self, value: Any) -> Model:
+        if isinstance(value, self.model):
+            return value
+        if isinstance(value, Mapping):
+            return self.model.from_data(value)
+        raise FieldError(f"Value must be an object ({self.model.__name__})", "model_type")
+
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+        if self.has_checks:
+            return super().coerce_expr(var, ns, depth)
+        from tbone.data.compiler import builder_for
+
+        model = self._register(ns, self.model, "m")
+        build = builder_for(self.model)
+        call = f"{model}._tbone_from_data" if build is None else self._register(ns, build, "b")
+        expr = f"({var} if {var}.__class__ is {model} else {call}({var}))"
+        return f"(None if {var} is None else {expr})" if self.nullable else expr
+
+    def export_value(self, value: Any, mode: ExportMode) -> Any:
+        if mode == "native":
+            return value._tbone_export_native()
+        if mode == "primitive":
+            return value._tbone_export_primitive()
+        return value._tbone_serialize()
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        method = {
+            "native": "_tbone_export_native",
+            "primitive": "_tbone_export_primitive",
+            "serialize": "_tbone_serialize",
+        }[mode]
+        return f"{var}.{method}()"
+
+    def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        name = self.model.__name__
+        if name not in defs:
+            defs[name] = {}  # placeholder first: recursive models terminate
+            defs[name] = self.model._schema_body(defs)
+        schema: dict[str, Any] = {"$ref": f"#/$defs/{name}"}
+        return {"anyOf": [schema, {"type": "null"}]} if self.nullable else schema

@@ -1,0 +1,125 @@
+"""Date and time fields.
+
+Timezones: a ``DateTimeField`` value is always timezone-aware. Naive input is
+taken as UTC (MongoDB stores UTC instants and pymongo returns naive UTC unless
+``tz_aware=True``), so a value read back from the database compares equal to
+the value saved. Aware input keeps its offset; export to JSON is ISO-8601.
+
+A ``DateField`` holds a ``date``; since BSON has no date type it is stored as a
+UTC midnight datetime, and such a datetime coerces back to the date.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from tbone.data.errors import FieldError
+from tbone.data.fields.base import BaseField, ExportMode, Namespace
+
+__all__ = ["DateField", "DateTimeField", "TimeField"]
+
+
+def _parse_iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise FieldError(f"Value {text!r} is not a valid ISO-8601 datetime", "datetime_parsing") from None
+
+
+class DateTimeField(BaseField):
+    python_type = datetime
+    json_type = "string"
+    json_format = "date-time"
+    ordered = True
+
+    def coerce(self, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            result = value
+        elif isinstance(value, str):
+            result = _parse_iso_datetime(value)
+        elif isinstance(value, date):
+            result = datetime(value.year, value.month, value.day)
+        else:
+            raise FieldError("Value must be a datetime or an ISO-8601 string", "datetime_type")
+        if result.tzinfo is None:
+            result = result.replace(tzinfo=UTC)
+        return result
+
+    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+        guard = super().fast_guard(var, ns)
+        return None if guard is None else f"{guard} and {var}.tzinfo is not None"
+
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+        guard = self.fast_guard(var, ns)
+        if guard is None:
+            return super().coerce_expr(var, ns, depth)
+        to_python = self.to_python
+
+        def from_iso(value: Any) -> Any:
+            # JSON's usual form, parsed without the generic coerce() chain
+            if value.__class__ is str:
+                parsed = datetime.fromisoformat(value)
+                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+            return to_python(value)
+
+        parse = self._register(ns, from_iso, "iso")
+        if self.nullable:
+            guard = f"{var} is None or {guard}"
+        return f"({var} if {guard} else {parse}({var}))"
+
+    def export_value(self, value: Any, mode: ExportMode) -> Any:
+        return value if mode == "native" else value.isoformat()
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        return var if mode == "native" else f"{var}.isoformat()"
+
+
+class DateField(BaseField):
+    python_type = date
+    json_type = "string"
+    json_format = "date"
+    ordered = True
+
+    def coerce(self, value: Any) -> date:
+        if isinstance(value, datetime):
+            if value.time() != time(0) or (value.tzinfo and value.utcoffset()):
+                raise FieldError("Value must be a date, not a datetime with a time", "date_type")
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise FieldError(f"Value {value!r} is not a valid ISO-8601 date", "date_parsing") from None
+        raise FieldError("Value must be a date or an ISO-8601 string", "date_type")
+
+    def export_value(self, value: Any, mode: ExportMode) -> Any:
+        return value if mode == "native" else value.isoformat()
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        return var if mode == "native" else f"{var}.isoformat()"
+
+
+class TimeField(BaseField):
+    python_type = time
+    json_type = "string"
+    json_format = "time"
+    ordered = True
+
+    def coerce(self, value: Any) -> time:
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str):
+            try:
+                return time.fromisoformat(value.strip())
+            except ValueError:
+                raise FieldError(f"Value {value!r} is not a valid ISO-8601 time", "time_parsing") from None
+        raise FieldError("Value must be a time or an ISO-8601 string", "time_type")
+
+    def export_value(self, value: Any, mode: ExportMode) -> Any:
+        return value if mode == "native" else value.isoformat()
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        return var if mode == "native" else f"{var}.isoformat()"

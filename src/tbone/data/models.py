@@ -1,0 +1,319 @@
+"""``Model``: classes declared with annotations, validated and exported by
+generated code.
+
+The metaclass records annotations and defers everything else to first use:
+resolving annotations into field objects (``ModelOptions.fields``) and
+compiling the builder and exporters (``tbone.data.compiler``). Each class gets
+its own lazy stubs, so a subclass never runs its parent's generated code.
+
+Field objects are non-data descriptors: ``Book.title`` is the ``StringField``,
+while ``book.title`` is a plain instance-dict lookup. Assignment is therefore
+not validated (as with pydantic's default); ``validate()`` checks and
+normalizes the current values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import ItemsView, Mapping
+from typing import Any, ClassVar, Self
+
+from typing_extensions import dataclass_transform
+
+from tbone.data import compiler
+from tbone.data.errors import ErrorDetail, ValidationError, error_details
+from tbone.data.fields.base import MISSING, BaseField, ExportMode, Field
+from tbone.data.options import ModelOptions, PendingField, is_classvar_annotation
+
+__all__ = ["Model", "ModelMeta"]
+
+
+def _lazy_from_data(cls: type[Model], data: Any) -> Any:
+    build = compiler.builder_for(cls)
+    if build is None:  # pragma: no cover - only while compiling a recursive model
+        raise RuntimeError(f"{cls.__name__} is being compiled")
+    return build(data)
+
+
+def _lazy_init(self: Model, data: dict[str, Any]) -> None:
+    cls = type(self)
+    build = compiler.builder_for(cls)
+    if build is None:  # pragma: no cover - only while compiling a recursive model
+        raise RuntimeError(f"{cls.__name__} is being compiled")
+    keys = frozenset(f.data_key for f in cls._meta.fields.values())
+
+    def init(self: Model, data: dict[str, Any]) -> None:
+        # Keywords are data keys (the alias where one is set), as PEP 681 and
+        # mypy define them for dataclass_transform field specifiers.
+        if not keys.issuperset(data):
+            unknown = ", ".join(sorted(set(data) - keys))
+            raise TypeError(f"{cls.__name__}() got unexpected keyword arguments: {unknown}")
+        self.__dict__ = build(data).__dict__
+
+    cls._tbone_init = init  # type: ignore[method-assign]
+    init(self, data)
+
+
+def _make_lazy_exporter(mode: ExportMode, attr: str) -> Any:
+    def lazy(self: Model) -> dict[str, Any]:
+        cls = type(self)
+        fn = compiler.compile_exporter(cls, mode)
+        setattr(cls, attr, fn)
+        return fn(self)
+
+    return lazy
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(Field,))
+class ModelMeta(type):
+    """Records annotations and installs per-class lazy stubs; see module docstring."""
+
+    _meta: ModelOptions
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kwargs: Any) -> Any:
+        meta = ns.pop("Meta", None)
+        own_annotations = ns.get("__annotations__", {})
+        defaults: dict[str, Any] = {}
+        for attr, annotation in own_annotations.items():
+            if attr.startswith("__") or is_classvar_annotation(annotation):
+                continue
+            defaults[attr] = ns.get(attr, MISSING)
+            ns[attr] = PendingField(attr, defaults[attr])
+        ns["_tbone_from_data"] = classmethod(_lazy_from_data)
+        ns["_tbone_init"] = _lazy_init
+        ns["_tbone_export_native"] = _make_lazy_exporter("native", "_tbone_export_native")
+        ns["_tbone_export_primitive"] = _make_lazy_exporter("primitive", "_tbone_export_primitive")
+        ns["_tbone_serialize"] = _make_lazy_exporter("serialize", "_tbone_serialize")
+        cls = super().__new__(mcls, name, bases, ns, **kwargs)
+        parent = next((b._meta for b in cls.__mro__[1:] if isinstance(b, ModelMeta)), None)
+        options = ModelOptions(cls, meta, parent)  # type: ignore[arg-type]
+        options._own_defaults = defaults
+        cls._meta = options
+        return cls
+
+
+class Model(metaclass=ModelMeta):
+    """Base class of TBone models. See ``tbone.data`` for the full tour."""
+
+    _meta: ClassVar[ModelOptions]
+
+    def __init__(self, **data: Any) -> None:
+        self._tbone_init(data)
+
+    # -- generated entry points (replaced per class on first use) ---------
+    @classmethod
+    def _tbone_from_data(cls, data: Any) -> Self:  # pragma: no cover - replaced
+        raise NotImplementedError
+
+    def _tbone_init(self, data: dict[str, Any]) -> None:  # pragma: no cover - replaced
+        raise NotImplementedError
+
+    def _tbone_export_native(self) -> dict[str, Any]:  # pragma: no cover - replaced
+        raise NotImplementedError
+
+    def _tbone_export_primitive(self) -> dict[str, Any]:  # pragma: no cover - replaced
+        raise NotImplementedError
+
+    def _tbone_serialize(self) -> dict[str, Any]:  # pragma: no cover - replaced
+        raise NotImplementedError
+
+    # -- data traffic ------------------------------------------------------
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        """Build an instance from a mapping of primitives or natives (keys are the
+        data keys, i.e. aliases where set). Unknown keys are ignored."""
+        return cls._tbone_from_data(data)
+
+    def import_data(self, data: Mapping[str, Any]) -> None:
+        """Coerce the given keys into this instance; other fields are untouched.
+        All-or-nothing: on any error nothing is changed."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"import_data() takes a mapping, got {type(data).__name__}")
+        by_key = {f.data_key: f for f in self._meta.fields.values()}
+        updates: dict[str, Any] = {}
+        errors: list[ErrorDetail] = []
+        for key, value in data.items():
+            field = by_key.get(key)
+            if field is None:
+                continue
+            try:
+                updates[field.name] = field.to_python(value)
+            except Exception as exc:
+                errors.extend(error_details(exc, (key,)))
+        if errors:
+            raise ValidationError(errors, type(self).__name__)
+        self.__dict__.update(updates)
+
+    def export_data(self, native: bool = True) -> dict[str, Any]:
+        """Every field by data key: Python natives as stored (``native=True``) or
+        JSON primitives (ISO-8601 datetimes, ObjectId/UUID/Decimal as strings)."""
+        if native:
+            return self._tbone_export_native()
+        return self._tbone_export_primitive()
+
+    def validate(self) -> None:
+        """Re-check every field's current value (assignment is not validated) and
+        the model-level ``clean()`` hook. Values are normalized in place (e.g. an
+        assigned ``"3"`` becomes ``3``); on error nothing is changed."""
+        values = self.__dict__
+        updates: dict[str, Any] = {}
+        errors: list[ErrorDetail] = []
+        for name, field in self._meta.fields.items():
+            value = values.get(name, MISSING)
+            if value is MISSING:
+                if field.required:
+                    errors.append({"loc": (field.data_key,), "msg": "Field required", "type": "missing"})
+                    continue
+                value = field.get_default()
+            try:
+                updates[name] = field.to_python(value)
+            except Exception as exc:
+                errors.extend(error_details(exc, (field.data_key,)))
+        if errors:
+            raise ValidationError(errors, type(self).__name__)
+        values.update(updates)
+        compiler._run_clean(self)
+
+    def clean(self) -> None:
+        """Model-level checks across fields; override and raise ``ValueError`` (or a
+        ``ValidationError`` with locations). Runs after field coercion."""
+
+    async def serialize(self) -> dict[str, Any]:
+        """JSON primitives for an API: honours ``projection`` and adds the
+        ``@serialize`` methods' results (run concurrently)."""
+        out = self._tbone_serialize()
+        if not _needs_async(type(self)):
+            return out
+        return await _serialize_async(self, out)
+
+    async def deserialize(self, data: Mapping[str, Any]) -> None:
+        """Import API data, skipping ``readonly`` fields, then validate."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"deserialize() takes a mapping, got {type(data).__name__}")
+        readonly = self._meta.readonly_keys()
+        self.import_data({k: v for k, v in data.items() if k not in readonly})
+        self.validate()
+
+    def items(self) -> ItemsView[str, Any]:
+        """(attribute name, value) pairs of the fields."""
+        return {name: self.__dict__.get(name) for name in self._meta.fields}.items()
+
+    # -- identity ----------------------------------------------------------
+    @property
+    def pk(self) -> Any:
+        """The primary key's value (``primary_key=True`` field, else ``_id``)."""
+        field = self._meta.pk_field
+        return None if field is None else self.__dict__.get(field.name)
+
+    @classmethod
+    def get_collection_name(cls) -> str:
+        """``"namespace.name"`` (or ``"name"``) from ``Meta``."""
+        return cls._meta.collection_name()
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        """The model's JSON Schema (draft 2020-12)."""
+        defs: dict[str, Any] = {}
+        body = cls._schema_body(defs)
+        schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        schema["title"] = cls.__name__
+        schema.update(body)
+        defs.pop(cls.__name__, None)
+        if defs:
+            schema["$defs"] = defs
+        return schema
+
+    @classmethod
+    def _schema_body(cls, defs: dict[str, Any]) -> dict[str, Any]:
+        defs.setdefault(cls.__name__, {})
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for field in cls._meta.fields.values():
+            prop = field.json_schema(defs)
+            if field.default is not MISSING:
+                default = field.default
+                prop["default"] = None if default is None else field.export_value(default, "primitive")
+            properties[field.data_key] = prop
+            if field.required:
+                required.append(field.data_key)
+        body: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            body["required"] = required
+        return body
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={self.__dict__.get(name)!r}" for name in self._meta.fields)
+        return f"{type(self).__name__}({values})"
+
+
+def _needs_async(cls: type[Model]) -> bool:
+    cached = cls.__dict__.get("_tbone_needs_async")
+    if cached is None:
+        cached = _compute_needs_async(cls, set())
+        cls._tbone_needs_async = cached  # type: ignore[attr-defined]
+    return bool(cached)
+
+
+def _nested_models(field: BaseField) -> list[type[Model]]:
+    from tbone.data.fields.composite import DictField, ListField, ModelField
+
+    if isinstance(field, ModelField):
+        return [field.model]
+    if isinstance(field, ListField):
+        return _nested_models(field.item)
+    if isinstance(field, DictField):
+        return _nested_models(field.value)
+    return []
+
+
+def _compute_needs_async(cls: type[Model], seen: set[type]) -> bool:
+    if cls in seen:
+        return False
+    seen.add(cls)
+    if cls._meta.serialize_methods:
+        return True
+    return any(
+        _compute_needs_async(model, seen)
+        for field in cls._meta.fields.values()
+        if field.projection is not None
+        for model in _nested_models(field)
+    )
+
+
+async def _serialize_value(field: BaseField, value: Any) -> Any:
+    from tbone.data.fields.composite import DictField, ListField, ModelField
+
+    if value is None:
+        return None
+    if isinstance(field, ModelField):
+        return await value.serialize()
+    if isinstance(field, ListField):
+        return list(await asyncio.gather(*(_serialize_value(field.item, v) for v in value)))
+    if isinstance(field, DictField):
+        keys = list(value)
+        results = await asyncio.gather(*(_serialize_value(field.value, value[k]) for k in keys))
+        return dict(zip(keys, results, strict=True))
+    return field.export_value(value, "serialize")
+
+
+async def _serialize_async(instance: Model, out: dict[str, Any]) -> dict[str, Any]:
+    cls = type(instance)
+    keys: list[str] = []
+    jobs: list[Any] = []
+    for field in cls._meta.fields.values():
+        if field.data_key in out and any(_needs_async(m) for m in _nested_models(field)):
+            keys.append(field.data_key)
+            jobs.append(_serialize_value(field, instance.__dict__[field.name]))
+    for name, method in cls._meta.serialize_methods.items():
+        keys.append(name)
+        jobs.append(method(instance))
+    results = await asyncio.gather(*jobs)
+    out.update(zip(keys, results, strict=True))
+    return out

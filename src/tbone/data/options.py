@@ -1,0 +1,167 @@
+"""``ModelOptions``: a model's ``Meta`` plus its resolved fields.
+
+Field resolution is lazy: annotations are evaluated on first use (first
+instance, first ``from_data``, first class access of a field), so models may
+refer to classes defined later in the module.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tbone.data.errors import ConfigurationError
+from tbone.data.fields.base import MISSING, BaseField, FieldSpec
+from tbone.data.resolve import field_for_annotation
+
+if TYPE_CHECKING:
+    from tbone.data.models import Model
+
+__all__ = ["ModelOptions", "PendingField", "is_classvar_annotation"]
+
+_CLASSVAR_RE = re.compile(r"^\s*(typing\.|t\.)?ClassVar\b")
+_lock = threading.RLock()
+
+
+def is_classvar_annotation(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return bool(_CLASSVAR_RE.match(annotation))
+    return annotation is typing.ClassVar or typing.get_origin(annotation) is typing.ClassVar
+
+
+class PendingField:
+    """Stands in for a field until the model's annotations are resolved; class
+    access (``Book.title``) resolves the model and returns the real field."""
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name = name
+        self.default = default
+
+    def __get__(self, instance: Any, owner: type[Model] | None = None) -> Any:
+        if owner is None:
+            owner = type(instance)
+        owner._meta.fields  # noqa: B018 - resolving replaces this placeholder
+        value = owner.__dict__.get(self.name, self)
+        if value is self:
+            raise AttributeError(self.name)
+        return value.__get__(instance, owner)
+
+
+class ModelOptions:
+    """The options of one model class (``cls._meta``)."""
+
+    def __init__(self, model: type[Model], meta: type | None, parent: ModelOptions | None) -> None:
+        self.model = model
+        self.parent = parent
+        own = dict(vars(meta)) if meta is not None else {}
+        self.name: str = own.get("name", model.__name__.lower())
+        # namespace, creation_args and indices are inherited; the rest is per class
+        self.namespace: str | None = own.get("namespace", parent.namespace if parent else None)
+        inherited_args = parent.creation_args if parent else {}
+        self.creation_args: dict[str, Any] = dict(own.get("creation_args", inherited_args))
+        self.indices: list[dict[str, Any]] = list(own.get("indices", parent.indices if parent else []))
+        self.exclude_fields: tuple[str, ...] = tuple(own.get("exclude_fields", ()))
+        self.exclude_serialize: tuple[str, ...] = tuple(own.get("exclude_serialize", ()))
+        self.concrete: bool = bool(own.get("concrete", True))
+        self.extra = {k: v for k, v in own.items() if not k.startswith("__")}
+        self._fields: dict[str, BaseField] | None = None
+        self._serialize_methods: dict[str, Callable[[Any], Any]] | None = None
+        self._own_defaults: dict[str, Any] = {}
+
+    # -- fields -------------------------------------------------------------
+    @property
+    def fields(self) -> dict[str, BaseField]:
+        """Attribute name → field, inherited fields first; resolved on first use."""
+        fields = self._fields
+        if fields is None:
+            with _lock:
+                if self._fields is None:
+                    self._fields = self._resolve()
+                fields = self._fields
+        return fields
+
+    def _resolve(self) -> dict[str, BaseField]:
+        model = self.model
+        fields: dict[str, BaseField] = {}
+        if self.parent is not None:
+            fields.update(self.parent.fields)
+        for name in self.exclude_fields:
+            fields.pop(name, None)
+        own = inspect.get_annotations(model)
+        if own:
+            try:
+                hints = typing.get_type_hints(model, include_extras=True)
+            except NameError as exc:
+                raise ConfigurationError(
+                    f"{model.__name__}: cannot resolve annotation ({exc}); define the "
+                    "referenced class at module level before first use"
+                ) from exc
+            for name in own:
+                if name not in hints or name.startswith("__") or is_classvar_annotation(hints[name]):
+                    continue
+                field = field_for_annotation(hints[name], f"{model.__name__}.{name}")
+                field = self._apply_default(field, name)
+                field.bind(name, model.__name__)
+                fields[name] = field
+                setattr(model, name, field)
+        self._check(fields)
+        return fields
+
+    def _apply_default(self, field: BaseField, name: str) -> BaseField:
+        default = self._own_defaults.get(name, MISSING)
+        if isinstance(default, FieldSpec):
+            return field.with_options(**default.options)
+        if default is not MISSING:
+            return field.with_options(default=default)
+        return field
+
+    def _check(self, fields: dict[str, BaseField]) -> None:
+        pks = [f.name for f in fields.values() if f.primary_key]
+        if len(pks) > 1:
+            raise ConfigurationError(f"{self.model.__name__}: more than one primary key: {pks}")
+        keys: dict[str, str] = {}
+        for field in fields.values():
+            if field.data_key in keys:
+                raise ConfigurationError(
+                    f"{self.model.__name__}: fields {keys[field.data_key]!r} and {field.name!r} "
+                    f"share the data key {field.data_key!r}"
+                )
+            keys[field.data_key] = field.name
+
+    @property
+    def pk_field(self) -> BaseField | None:
+        """The ``primary_key=True`` field, else the ``_id`` field, else None."""
+        fields = self.fields
+        for field in fields.values():
+            if field.primary_key:
+                return field
+        return fields.get("_id")
+
+    @property
+    def serialize_methods(self) -> dict[str, Callable[[Any], Any]]:
+        """Output key → ``@serialize`` coroutine function, inherited ones first."""
+        if self._serialize_methods is None:
+            found: dict[str, Callable[[Any], Any]] = {}
+            if self.parent is not None:
+                found.update(self.parent.serialize_methods)
+            for name in self.exclude_serialize:
+                found.pop(name, None)
+            for name, attr in vars(self.model).items():
+                if getattr(attr, "_tbone_serialize", False):
+                    found[name] = attr
+            self._serialize_methods = found
+        return self._serialize_methods
+
+    def collection_name(self) -> str:
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+    def readonly_keys(self) -> frozenset[str]:
+        return frozenset(f.data_key for f in self.fields.values() if f.readonly)
+
+    def __repr__(self) -> str:
+        return f"<ModelOptions {self.model.__name__} name={self.name!r}>"
+
