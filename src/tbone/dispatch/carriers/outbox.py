@@ -78,6 +78,8 @@ class Outbox:
             except Exception as exc:  # any failure of a peer's send means: drop the peer
                 logger.debug("send failed: %r", exc)
                 ok = False
+            if self.failed:
+                return  # closed while the send was in flight
             if not ok:
                 self._fail()
                 return
