@@ -89,7 +89,16 @@ class ResourceProtocol(Protocol):
     @classmethod
     def route_pattern(cls, path: str) -> re.Pattern[str]: ...
 
-    route_methods: Any
+    @classmethod
+    def route(
+        cls,
+        path: str,
+        endpoint: str,
+        *,
+        name: str,
+        base_url: str,
+        verbs: tuple[str, ...] = ("get",),
+    ) -> Route: ...
 
     async def dispatch(self, **params: str) -> Response: ...
 
@@ -103,6 +112,7 @@ RESOURCE_MEMBERS: tuple[str, ...] = (
     "as_view",
     "neutral_view",
     "adapt",
+    "route",
     "nested_routes",
     "route_param",
     "route_pattern",

@@ -154,7 +154,11 @@ class Resource:
         base_url: str,
         verbs: tuple[str, ...] = ("get",),
     ) -> Route:
-        """A complete :class:`Route` for a nested endpoint (for :meth:`nested_routes`)."""
+        """A complete :class:`Route`: server handler, methods and neutral view.
+
+        ``endpoint`` is ``"list"``, ``"detail"`` or a nested endpoint (use it
+        in :meth:`nested_routes`); ``verbs`` applies to nested endpoints only.
+        """
         view = cls.neutral_view(endpoint, base_url=base_url, verbs=verbs)
         return Route(path, cls.adapt(view), cls.route_methods, name, view=view)
 

@@ -96,10 +96,7 @@ class Router:
         prefix = f"{self.name}_{endpoint}"
         routes = []
         for kind, path in (("list", base), ("detail", f"{base}{resource.route_param('pk')}/")):
-            view = resource.neutral_view(kind, base_url=base)
-            handler = resource.adapt(view)
-            name = f"{prefix}_{kind}"
-            routes.append(Route(path, handler, resource.route_methods, name, view=view))
+            routes.append(resource.route(path, kind, name=f"{prefix}_{kind}", base_url=base))
         for nested in resource.nested_routes(base):
             routes.append(replace(nested, name=f"{prefix}_{nested.name}"))
         return routes

@@ -9,7 +9,9 @@ starts, so there is no window in which another process can take the port.
 Sanic runs in-process through its low-level ``create_server`` API, without
 the worker manager (no subprocesses, no signal handlers). A Sanic app can be
 started once, and app names are process-wide: create one app, with a unique
-name, per test.
+name, per test. ``run_sanic`` turns Sanic's "touchup" off for the app: touchup
+rewrites methods of the ``Sanic`` class itself on startup and fails when a
+second app starts in the same process.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ async def run_sanic(app: Any, *, shutdown_timeout: float = 1.0) -> AsyncIterator
     exit the stop listeners, after closing idle connections and aborting
     (websockets: failing with 1001) those still busy after ``shutdown_timeout``.
     """
+    app.config.TOUCHUP = False
     sock = free_socket()
     url = _url(sock)
     server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
