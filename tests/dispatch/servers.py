@@ -36,20 +36,32 @@ def free_port() -> int:
         return port
 
 
+def shrink(transport: Any, sndbuf: int | None) -> None:
+    if sndbuf is not None and transport is not None:
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+
+
 @asynccontextmanager
-async def serve(kind: str, multiplexer: WebsocketMultiplexer) -> AsyncIterator[Running]:
+async def serve(
+    kind: str, multiplexer: WebsocketMultiplexer, *, sndbuf: int | None = None
+) -> AsyncIterator[Running]:
+    """Serve ``multiplexer`` on ``/ws``; ``sndbuf`` shrinks each connection's
+    kernel send buffer (so a peer that stops reading fills our own buffer fast
+    instead of megabytes of autotuned kernel memory)."""
     if kind == "aiohttp":
-        async with _serve_aiohttp(multiplexer) as running:
+        async with _serve_aiohttp(multiplexer, sndbuf) as running:
             yield running
     elif kind == "sanic":
-        async with _serve_sanic(multiplexer) as running:
+        async with _serve_sanic(multiplexer, sndbuf) as running:
             yield running
     else:
         raise ValueError(kind)
 
 
 @asynccontextmanager
-async def _serve_aiohttp(multiplexer: WebsocketMultiplexer) -> AsyncIterator[Running]:
+async def _serve_aiohttp(
+    multiplexer: WebsocketMultiplexer, sndbuf: int | None
+) -> AsyncIterator[Running]:
     from aiohttp import web
 
     from tbone.dispatch.carriers.aiohttp_websocket import AioHttpWebSocketCarrier
@@ -58,6 +70,7 @@ async def _serve_aiohttp(multiplexer: WebsocketMultiplexer) -> AsyncIterator[Run
     running = Running(f"ws://127.0.0.1:{port}/ws")
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
+        shrink(request.transport, sndbuf)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         carrier = AioHttpWebSocketCarrier(ws)
@@ -79,7 +92,9 @@ async def _serve_aiohttp(multiplexer: WebsocketMultiplexer) -> AsyncIterator[Run
 
 
 @asynccontextmanager
-async def _serve_sanic(multiplexer: WebsocketMultiplexer) -> AsyncIterator[Running]:
+async def _serve_sanic(
+    multiplexer: WebsocketMultiplexer, sndbuf: int | None
+) -> AsyncIterator[Running]:
     from sanic import Request, Sanic
     from sanic.server.websockets.impl import WebsocketImplProtocol
 
@@ -91,6 +106,7 @@ async def _serve_sanic(multiplexer: WebsocketMultiplexer) -> AsyncIterator[Runni
     app = Sanic(f"tbone_dispatch_test_{next(_names)}", configure_logging=False)
 
     async def handler(request: Request, ws: WebsocketImplProtocol) -> None:
+        shrink(request.transport, sndbuf)
         carrier = SanicWebSocketCarrier(ws)
         running.carriers.append(carrier)
         running.connected.set()
