@@ -59,9 +59,7 @@ async def serve(
 
 
 @asynccontextmanager
-async def _serve_aiohttp(
-    multiplexer: WebsocketMultiplexer, sndbuf: int | None
-) -> AsyncIterator[Running]:
+async def _serve_aiohttp(multiplexer: WebsocketMultiplexer, sndbuf: int | None) -> AsyncIterator[Running]:
     from aiohttp import web
 
     from tbone.dispatch.carriers.aiohttp_websocket import AioHttpWebSocketCarrier
@@ -92,9 +90,7 @@ async def _serve_aiohttp(
 
 
 @asynccontextmanager
-async def _serve_sanic(
-    multiplexer: WebsocketMultiplexer, sndbuf: int | None
-) -> AsyncIterator[Running]:
+async def _serve_sanic(multiplexer: WebsocketMultiplexer, sndbuf: int | None) -> AsyncIterator[Running]:
     from sanic import Request, Sanic
     from sanic.server.websockets.impl import WebsocketImplProtocol
 
@@ -113,7 +109,7 @@ async def _serve_sanic(
         await carrier.serve(multiplexer)
 
     app.add_websocket_route(handler, "/ws")
-    server = await app.create_server(
+    server: Any = await app.create_server(
         host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
     )
     assert server is not None

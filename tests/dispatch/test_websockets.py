@@ -61,7 +61,7 @@ async def test_request_response_ping_and_errors(kind: str, session: aiohttp.Clie
         reply = await call(ws, {"type": "request", "key": "k3", "method": "GET", "href": "/nope/"})
         assert reply["status"] == 404
         reply = await call(ws, {"type": "request", "key": "k4", "method": "GET", "href": "/api/boom/"})
-        assert reply == {"type": "response", "key": "k4", "status": 500, "payload": {"error": "Internal server error"}}
+        assert (reply["status"], reply["payload"]) == (500, {"error": "Internal server error"})
         await ws.send_str("{not json")
         reply = orjson.loads(await ws.receive_str())
         assert reply["type"] == "error"
@@ -87,7 +87,8 @@ async def test_events_reach_subscribers_until_they_unsubscribe(
             await channel.publish("resource_create", {"n": n, "text": "é" * n})
         for ws in clients:
             got = [orjson.loads(await ws.receive_str()) for _ in range(20)]
-            assert got[0] == {"type": "event", "payload": {"name": "resource_create", "data": {"n": 0, "text": ""}}}
+            first = {"name": "resource_create", "data": {"n": 0, "text": ""}}
+            assert got[0] == {"type": "event", "payload": first}
             assert [g["payload"]["data"]["n"] for g in got] == list(range(20))
             assert got[5]["payload"]["data"]["text"] == "ééééé"
         assert await call(clients[0], {"type": "unsubscribe", "event": "resource_create"}) == {

@@ -87,5 +87,3 @@ class Signal:
             else:
                 results.append((receiver, result))
         return results
-
-

@@ -100,4 +100,3 @@ class AioHttpWebSocketCarrier:
         finally:
             multiplexer.disconnect(self)
             self._outbox.close()
-

@@ -78,7 +78,7 @@ class Outbox:
             except Exception as exc:  # any failure of a peer's send means: drop the peer
                 logger.debug("send failed: %r", exc)
                 ok = False
-            if self.failed:
+            if not self._queue or self._queue[0] is not message:
                 return  # closed while the send was in flight
             if not ok:
                 self._fail()

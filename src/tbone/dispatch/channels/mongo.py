@@ -6,8 +6,10 @@ cursor and fans every document out to its local subscribers.
 
 Semantics, and why:
 
-- Starts from now: the tail only returns documents stamped (``at``, the
-  publisher's clock) at or after ``kickoff``; old messages are not replayed.
+- Starts from now: before its first cursor, the tail notes the ids of the
+  documents already there (those of the last ``resume_window`` seconds, the
+  only ones a cursor could return) and never delivers them. "Now" is the
+  moment that snapshot is taken; ``await channel.wait_ready()`` waits for it.
 - Resumes after the last seen message: when the cursor dies (killed, timed
   out, server restart, network error) a new one is opened from
   ``last_seen.at - resume_window`` and documents already delivered are skipped
@@ -131,7 +133,7 @@ class MongoChannel:
         self._create_lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
         self._cursor: Any = None
-        self._started_at = _EPOCH
+        self._floor: datetime | None = None
         self._last_at: datetime | None = None
         self._seen: OrderedDict[ObjectId, datetime] = OrderedDict()
         self._ready: asyncio.Event | None = None
@@ -173,8 +175,6 @@ class MongoChannel:
         task = self._task
         if task is not None and not task.done() and task.get_loop() is loop:
             return
-        if task is None or task.done():
-            self._started_at = _now()
         self._ready = asyncio.Event()
         self._create_lock = None
         self._task = loop.create_task(self._tail(), name=f"MongoChannel:{self.name}")
@@ -216,15 +216,26 @@ class MongoChannel:
             await self.collection.insert_one({"_id": ObjectId(), "key": None, "at": _EPOCH})
         self._collection_ready = True
 
+    async def _snapshot(self) -> None:
+        """Mark what is already in the collection as seen: the tail starts from now."""
+        floor = _now() - self.resume_window
+        cursor = self.collection.find({"at": {"$gte": floor}}, {"_id": 1, "at": 1})
+        async for doc in cursor:
+            self._mark_seen(doc["_id"], _aware(doc["at"]))
+        self._floor = floor
+
     def _resume_from(self) -> datetime:
+        assert self._floor is not None
         if self._last_at is None:
-            return self._started_at
-        return max(self._started_at, self._last_at - self.resume_window)
+            return self._floor
+        return max(self._floor, self._last_at - self.resume_window)
 
     async def _tail(self) -> None:
         while True:
             try:
                 await self.ensure_collection()
+                if self._floor is None:
+                    await self._snapshot()
                 await self._follow()
             except asyncio.CancelledError:
                 raise
@@ -264,7 +275,12 @@ class MongoChannel:
         oid = doc["_id"]
         if oid in self._seen:
             return
-        at = _aware(doc["at"])
+        self._mark_seen(oid, _aware(doc["at"]))
+        self.fanout.publish(key, doc.get("data"))
+
+    def _mark_seen(self, oid: ObjectId, at: datetime) -> None:
+        # Keep the ids a reopened cursor could return again (those within the
+        # resume window of the newest seen), and only those.
         self._seen[oid] = at
         if self._last_at is None or at > self._last_at:
             self._last_at = at
@@ -274,4 +290,3 @@ class MongoChannel:
             if first_at >= horizon:
                 break
             self._seen.popitem(last=False)
-        self.fanout.publish(key, doc.get("data"))
