@@ -5,6 +5,15 @@ registered under that name: the same objects that serve HTTP, so statuses
 and payloads are the same both ways. Subscriptions go to the channel given
 at construction. Whatever the client sends, the socket stays open: bad
 messages get an error message, a failing router a generic 500.
+
+Two optional carrier attributes connect a socket to the resources'
+authentication without this module knowing about it (the ready-made handlers
+of ``tbone.resources.aiohttp``/``.sanic`` set both):
+
+- ``carrier.headers``: the handshake's headers; each request's own
+  ``headers`` are merged over them (names compared case-insensitively).
+- ``await carrier.may_subscribe(event) -> bool``: a ``False`` refuses the
+  subscription with an error message.
 """
 
 from __future__ import annotations
@@ -81,32 +90,40 @@ class WebsocketMultiplexer:
         kind = message["type"]
         key = message.get("key")
         if kind == "request":
-            return await self._request(messages.parse_request(message))
+            return await self._request(carrier, messages.parse_request(message))
         if kind == "ping":
             return {"type": "pong"}
         if kind in ("subscribe", "unsubscribe"):
-            return self._subscription(carrier, kind, message.get("event"), key)
+            return await self._subscription(carrier, kind, message.get("event"), key)
         raise ProtocolError(f"unknown message type {kind!r}", key)
 
-    async def _request(self, request: messages.Request) -> dict[str, Any]:
+    async def _request(self, carrier: Carrier, request: messages.Request) -> dict[str, Any]:
         name = request.path.strip("/").split("/", 1)[0]
         router = self._routers.get(name)
         if router is None:
             return messages.response(request.key, 404, NOT_FOUND)
+        headers = request.headers
+        handshake = getattr(carrier, "headers", None)
+        if handshake:
+            headers = {k.lower(): v for k, v in handshake.items()}
+            headers.update((k.lower(), v) for k, v in request.headers.items())
         try:
             status, payload = await router.dispatch(
-                self.app, request.method, request.path, request.args, request.headers, request.body
+                self.app, request.method, request.path, request.args, headers, request.body
             )
         except Exception:  # a bug in a resource must not take the socket down
             logger.exception("router %r failed on %s %s", name, request.method, request.path)
             return messages.response(request.key, 500, SERVER_ERROR)
         return messages.response(request.key, status, payload)
 
-    def _subscription(self, carrier: Carrier, kind: str, event: Any, key: Any) -> dict[str, Any]:
+    async def _subscription(self, carrier: Carrier, kind: str, event: Any, key: Any) -> dict[str, Any]:
         if not isinstance(event, str) or not event:
             raise ProtocolError(f"{kind} needs an 'event'", key)
         if self.channel is None:
             raise ProtocolError("this endpoint has no channel to subscribe to", key)
+        may_subscribe = getattr(carrier, "may_subscribe", None)
+        if kind == "subscribe" and may_subscribe is not None and not await may_subscribe(event):
+            raise ProtocolError(f"not authorized to subscribe to {event!r}", key)
         if kind == "subscribe":
             self.channel.subscribe(event, carrier)
             self._subscriptions.setdefault(carrier, set()).add(event)
