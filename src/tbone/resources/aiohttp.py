@@ -1,6 +1,7 @@
-"""The aiohttp adapter: ``AioHttpResource`` and ``mount``.
+"""The aiohttp adapter: ``AioHttpResource`` and ``mount``;
+the websocket endpoint, ``mount_websocket``, comes from ``tbone.resources.ws_aiohttp``.
 
-The only module of ``tbone.resources`` that imports aiohttp. It turns an
+With ``ws_aiohttp``, the only modules of ``tbone.resources`` that import aiohttp. It turns an
 ``aiohttp.web.Request`` into the neutral ``Request``, runs the resource, and
 turns the neutral ``Response`` into an ``aiohttp.web.Response``. Routes use
 aiohttp's ``{pk}`` syntax and method ``"*"``: the resource itself answers
@@ -18,8 +19,19 @@ from tbone.resources.http import Headers, Request, Response, parse_query
 from tbone.resources.interfaces import View
 from tbone.resources.resources import Resource
 from tbone.resources.routers import Router
+from tbone.resources.websocket import MAX_FRAME_SIZE
+from tbone.resources.ws_aiohttp import AioHttpConnection, mount_websocket, websocket_handler
 
-__all__ = ["DB_KEY", "AioHttpHandler", "AioHttpResource", "mount"]
+__all__ = [
+    "DB_KEY",
+    "MAX_FRAME_SIZE",
+    "AioHttpConnection",
+    "AioHttpHandler",
+    "AioHttpResource",
+    "mount",
+    "mount_websocket",
+    "websocket_handler",
+]
 
 #: The typed place for the database on an aiohttp app: ``app[DB_KEY] = db``.
 DB_KEY: web.AppKey[Any] = web.AppKey("tbone_db")

@@ -1,6 +1,7 @@
-"""The Sanic adapter: ``SanicResource`` and ``mount``.
+"""The Sanic adapter: ``SanicResource`` and ``mount``;
+the websocket endpoint, ``mount_websocket``, comes from ``tbone.resources.ws_sanic``.
 
-The only module of ``tbone.resources`` that imports Sanic; the same shape as
+With ``ws_sanic``, the only modules of ``tbone.resources`` that import Sanic; the same shape as
 the aiohttp adapter. Routes use Sanic's ``<pk>`` syntax and list every verb,
 so the resource (not Sanic) answers 405/501 with its JSON body. Sanic passes
 route parameters undecoded by default; the adapter unquotes them, as aiohttp
@@ -21,8 +22,18 @@ from tbone.resources.http import ALL_VERBS, Headers, Request, Response, parse_qu
 from tbone.resources.interfaces import View
 from tbone.resources.resources import Resource
 from tbone.resources.routers import Router
+from tbone.resources.websocket import MAX_FRAME_SIZE
+from tbone.resources.ws_sanic import SanicConnection, mount_websocket, websocket_handler
 
-__all__ = ["SanicHandler", "SanicResource", "mount"]
+__all__ = [
+    "MAX_FRAME_SIZE",
+    "SanicConnection",
+    "SanicHandler",
+    "SanicResource",
+    "mount",
+    "mount_websocket",
+    "websocket_handler",
+]
 
 SanicHandler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
