@@ -1,5 +1,30 @@
-"""Test support for TBone apps: database fixtures (the ``tbone`` pytest plugin)."""
+"""Test support for TBone apps: database fixtures (the ``tbone`` pytest plugin),
+servers on real sockets (``tbone.testing.servers``) and a websocket client.
+
+The websocket client needs aiohttp, an optional dependency: it is imported on
+first use, so the pytest plugin works without it.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from tbone.testing.mongo import DRIVERS, embedded_mongo, is_secantus, make_client
 
-__all__ = ["DRIVERS", "embedded_mongo", "is_secantus", "make_client"]
+if TYPE_CHECKING:
+    from tbone.testing.wsclient import ProtocolErrorReply, WebSocketTestClient
+
+__all__ = [
+    "DRIVERS",
+    "ProtocolErrorReply",
+    "WebSocketTestClient",
+    "embedded_mongo",
+    "is_secantus",
+    "make_client",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ProtocolErrorReply", "WebSocketTestClient"):
+        from tbone.testing import wsclient
+
+        return getattr(wsclient, name)
+    raise AttributeError(f"module 'tbone.testing' has no attribute {name!r}")
