@@ -19,7 +19,9 @@ from tbone.resources.errors import (
 from tbone.resources.formatters import JSONFormatter
 from tbone.resources.http import MISSING, Headers, Request, Response, parse_query
 from tbone.resources.interfaces import Authentication, Formatter, ResourceProtocol, View
+from tbone.resources.models import ModelResource, ModelResourceOptions
 from tbone.resources.options import CORS, ResourceOptions
+from tbone.resources.query import OPERATORS, ListQuery, parse_list_query
 from tbone.resources.resources import DETAIL_METHODS, LIST_METHODS, STATUSES, Resource
 from tbone.resources.routers import Route, Router
 
@@ -28,6 +30,7 @@ __all__ = [
     "DETAIL_METHODS",
     "LIST_METHODS",
     "MISSING",
+    "OPERATORS",
     "SAFE_METHODS",
     "STATUSES",
     "Authentication",
@@ -38,8 +41,11 @@ __all__ = [
     "HTTPError",
     "Headers",
     "JSONFormatter",
+    "ListQuery",
     "MethodNotAllowed",
     "MethodNotImplemented",
+    "ModelResource",
+    "ModelResourceOptions",
     "NoAuthentication",
     "NotFound",
     "ReadOnlyAuthentication",
@@ -53,5 +59,6 @@ __all__ = [
     "Unauthorized",
     "View",
     "error_response",
+    "parse_list_query",
     "parse_query",
 ]

@@ -1,0 +1,150 @@
+"""``ModelResource``: a resource whose objects are ``tbone.data`` models.
+
+Storage-independent: it converts between models and payloads and leaves
+storing them to a subclass (``tbone.resources.mongo.MongoResource``, or your
+own for another store). Models become payloads through ``await
+obj.serialize()`` (honouring ``?fields=a,b``) and get their ``_links`` from
+:meth:`Resource.prepare_payload`; request bodies become models through
+``from_data`` / ``deserialize``, which skip ``readonly`` fields and raise
+``ValidationError`` (a 400 carrying its ``errors`` list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+from tbone.data.errors import ConfigurationError, ValidationError
+from tbone.data.fields.base import BaseField
+from tbone.data.models import Model
+from tbone.resources.errors import BadRequest
+from tbone.resources.options import ResourceOptions
+from tbone.resources.query import parse_fields
+from tbone.resources.resources import Resource
+
+__all__ = ["ModelResource", "ModelResourceOptions"]
+
+M = TypeVar("M", bound=Model)
+
+
+class ModelResourceOptions(ResourceOptions):
+    """``ResourceOptions`` that also check ``object_class`` is a ``Model`` class."""
+
+    def check(self, owner: str) -> None:
+        super().check(owner)
+        model: Any = self.object_class
+        if model is not None and not (isinstance(model, type) and issubclass(model, Model)):
+            raise ConfigurationError(f"{owner}.Meta.object_class must be a tbone.data Model class")
+
+
+class ModelResource(Resource, Generic[M]):
+    """Base of resources serving ``Meta.object_class`` models (see module doc).
+
+    A resource without ``object_class`` is abstract: using it raises
+    ``ConfigurationError`` (a 500, logged), which is a programming error.
+    """
+
+    options_class: ClassVar[type[ResourceOptions]] = ModelResourceOptions
+
+    # -- the model --------------------------------------------------------
+
+    @classmethod
+    def model(cls) -> type[M]:
+        model = cls._meta.object_class
+        if model is None:
+            raise ConfigurationError(f"{cls.__name__}.Meta.object_class is not set")
+        return cast("type[M]", model)
+
+    @classmethod
+    def pk_field(cls) -> BaseField:
+        field: BaseField | None = cls.model()._meta.pk_field
+        if field is None:
+            raise ConfigurationError(f"{cls.model().__name__} has no primary key (_id) field")
+        return field
+
+    def to_pk(self, value: str) -> Any:
+        """Coerce the route's ``pk`` by the primary key field: ObjectId, str, int..."""
+        try:
+            return self.pk_field().to_python(value)
+        except ValueError as exc:
+            raise BadRequest(
+                f"Invalid id {value!r}", errors=[{"loc": ["pk"], "msg": str(exc), "type": "invalid_id"}]
+            ) from None
+
+    def object_pk(self, obj: Mapping[str, Any]) -> Any:
+        key = self.pk_field().data_key
+        return obj[key] if obj.get(key) is not None else super().object_pk(obj)
+
+    # -- models → payloads -------------------------------------------------
+
+    def selected_fields(self) -> frozenset[str] | None:
+        """The data keys ``?fields=a,b`` asks for (plus the pk); ``None`` for all."""
+        cached: Any = self.request.state.get("tbone.fields", False)
+        if cached is False:
+            errors: list[dict[str, Any]] = []
+            by_key = {f.data_key: f for f in self.model()._meta.fields.values()}
+            cached = parse_fields(by_key, self.request.args.get("fields"), self.pk_field().data_key, errors)
+            if errors:
+                raise BadRequest("Invalid query arguments", errors=errors)
+            self.request.state["tbone.fields"] = cached
+        return cast("frozenset[str] | None", cached)
+
+    async def serialize(self, obj: M) -> dict[str, Any]:
+        """The payload of one object: ``await obj.serialize()``, limited to ``?fields``."""
+        data = await obj.serialize()
+        fields = self.selected_fields()
+        if fields is not None:
+            return {k: v for k, v in data.items() if k in fields}
+        return data
+
+    async def serialize_many(self, objs: Iterable[M]) -> list[dict[str, Any]]:
+        return [await self.serialize(obj) for obj in objs]
+
+    # -- payloads → models -------------------------------------------------
+
+    def writable(self, data: Any) -> dict[str, Any]:
+        """``data`` as a dict without readonly keys; a non-object body is a 400."""
+        if not isinstance(data, Mapping):
+            kind = "no body" if data is None else f"a JSON {type(data).__name__}"
+            raise BadRequest(
+                f"Expected a JSON object, got {kind}",
+                errors=[{"loc": [], "msg": "Expected a JSON object", "type": "model_type"}],
+            )
+        readonly = self.model()._meta.readonly_keys()
+        return {k: v for k, v in data.items() if k not in readonly}
+
+    def build(self, data: Any, *, keep: Mapping[str, Any] | None = None) -> M:
+        """A new, validated model from a request body (readonly keys skipped).
+
+        ``keep`` supplies values the body may not set (readonly fields and the
+        pk of the object a PUT replaces).
+        """
+        return self.model().from_data({**self.writable(data), **(keep or {})})
+
+    def build_many(self, items: Any) -> list[M]:
+        """Models from a JSON array; every item's errors, located by index, in one 400."""
+        if not isinstance(items, list):
+            raise BadRequest("Expected a JSON array")
+        objs: list[M] = []
+        errors: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                objs.append(self.build(item))
+            except BadRequest as exc:
+                errors.extend({**e, "loc": [index, *e.get("loc", [])]} for e in exc.errors)
+            except ValidationError as exc:
+                errors.extend({**e, "loc": [index, *e["loc"]]} for e in exc.errors)
+        if errors:
+            raise BadRequest(f"{len(errors)} validation error(s) in the array", errors=errors)
+        return objs
+
+    async def apply(self, obj: M, data: Any) -> M:
+        """Apply a partial body (PATCH) to ``obj``: readonly keys skipped, validated."""
+        await obj.deserialize(self.writable(data))
+        return obj
+
+    def keep_readonly(self, obj: M) -> dict[str, Any]:
+        """The readonly (and pk) values of ``obj``, as a PUT must preserve them."""
+        native = obj.export_data(native=True)
+        keys = self.model()._meta.readonly_keys() | {self.pk_field().data_key}
+        return {k: native[k] for k in keys if k in native}
