@@ -1,3 +1,31 @@
-"""Placeholder: filled in by its issue."""
+"""MongoDB persistence for ``tbone.data`` models, on pymongo's asyncio API or motor.
 
-__all__: list[str] = []
+>>> from tbone.db import connect, create_collection
+>>> from tbone.db.models import MongoCollectionMixin
+>>> db = connect(uri="mongodb://localhost:27017", name="store")  # doctest: +SKIP
+>>> await create_collection(db, Book)  # doctest: +SKIP
+
+This package imports ``tbone.data`` and ``tbone.dispatch.signals``, never
+``tbone.resources`` nor a web server.
+"""
+
+from tbone.db.bsonmap import TYPE_REGISTRY, codec_options_for
+from tbone.db.collections import create_collection, index_specs, model_collection
+from tbone.db.connection import connect
+from tbone.db.errors import DocumentValidationError, DoesNotExist, DuplicateKeyError
+from tbone.db.models import MongoCollectionMixin, post_delete, post_save
+
+__all__ = [
+    "TYPE_REGISTRY",
+    "DocumentValidationError",
+    "DoesNotExist",
+    "DuplicateKeyError",
+    "MongoCollectionMixin",
+    "codec_options_for",
+    "connect",
+    "create_collection",
+    "index_specs",
+    "model_collection",
+    "post_delete",
+    "post_save",
+]
