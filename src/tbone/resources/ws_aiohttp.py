@@ -51,7 +51,9 @@ def websocket_handler(
     """
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=max_size, heartbeat=heartbeat)
+        # aiohttp refuses a message of exactly max_msg_size bytes; Sanic (and
+        # our documented limit) accept it: ``+ 1`` makes both servers agree.
+        ws = web.WebSocketResponse(max_msg_size=max_size + 1, heartbeat=heartbeat)
         await ws.prepare(request)
         if multiplexer.app is None:
             multiplexer.app = request.app
