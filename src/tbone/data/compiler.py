@@ -47,6 +47,8 @@ def _missing(errors: list[ErrorDetail] | None, key: str) -> list[ErrorDetail]:
 
 
 def _exec(source: str, ns: Namespace, name: str) -> Any:
+    # Names stay module globals of the generated code: binding them as default
+    # arguments was measured slower (defaults are copied on every call).
     filename = f"<tbone generated {name} {next(_counter)}>"
     exec(compile(source, filename, "exec"), ns)
     return ns[name]
@@ -74,7 +76,6 @@ def compile_builder(
         "def build(data):",
         "    if data.__class__ is not dict:",
         "        return _other(_cls, data)",
-        "    get = data.get",
         "    errors = None",
     ]
     names: list[str] = []
@@ -84,31 +85,27 @@ def compile_builder(
         names.append(f"{field.name!r}: {var}")
         slow = f"_s{index}"
         ns[slow] = _slow_path(field, key)
+        block = field.coerce_lines(var, ns, f"{var}, errors = {slow}(errors, {var})")
         if field.required:
             # a subscript is cheaper than get(); a missing required key is the rare case
             lines.append("    try:")
-            lines.append(f"        v = data[{key!r}]")
+            lines.append(f"        {var} = data[{key!r}]")
             lines.append("    except KeyError:")
             lines.append(f"        errors = _missing(errors, {key!r}); {var} = None")
         else:
-            lines.append(f"    v = get({key!r}, _M)")
-            lines.append("    if v is _M:")
-        if field.required:
-            pass
-        elif field.default_factory is not None:
-            ns[f"_df{index}"] = field.default_factory
-            lines.append(f"        {var} = _df{index}()")
-        elif field.immutable or field.default is None:
-            ns[f"_d{index}"] = field.default
-            lines.append(f"        {var} = _d{index}")
-        else:
-            ns[f"_g{index}"] = field.get_default
-            lines.append(f"        {var} = _g{index}()")
+            lines.append(f"    {var} = data.get({key!r}, _M)")
+            lines.append(f"    if {var} is _M:")
+            if field.default_factory is not None:
+                ns[f"_df{index}"] = field.default_factory
+                lines.append(f"        {var} = _df{index}()")
+            elif field.immutable or field.default is None or field.default is MISSING:
+                ns[f"_d{index}"] = None if field.default is MISSING else field.default
+                lines.append(f"        {var} = _d{index}")
+            else:
+                ns[f"_g{index}"] = field.get_default
+                lines.append(f"        {var} = _g{index}()")
         lines.append("    else:")
-        lines.append("        try:")
-        lines.append(f"            {var} = {field.coerce_expr('v', ns)}")
-        lines.append("        except Exception:")
-        lines.append(f"            {var}, errors = {slow}(errors, v)")
+        lines.extend(f"        {line}" for line in block)
     lines.append("    if errors is not None:")
     lines.append(f"        raise _VE(errors, {model.__name__!r})")
     lines.append("    self = _new(_cls)")
@@ -189,16 +186,27 @@ def compile_exporter(model: type[Model], mode: ExportMode) -> Callable[[Any], di
     lines = ["def export(self):", "    d = self.__dict__"]
     always: list[str] = []
     optional: list[tuple[str, str, str]] = []
+    copyable = True  # every field exported as itself, under its own name
     for index, field in enumerate(fields.values()):
         if mode == "serialize" and field.projection is None:
+            copyable = False
             continue
         var = f"v{index}"
-        lines.append(f"    {var} = d[{field.name!r}]")
         expr = field.export_expr(var, ns, mode)
+        copyable = copyable and expr == var and field.data_key == field.name
         if mode == "serialize" and field.projection is False:
+            copyable = False
+            lines.append(f"    {var} = d[{field.name!r}]")
             optional.append((field.data_key, var, expr))
+        elif expr == var:
+            always.append(f"{field.data_key!r}: d[{field.name!r}]")
         else:
+            lines.append(f"    {var} = d[{field.name!r}]")
             always.append(f"{field.data_key!r}: {expr}")
+    if copyable and fields:
+        # The builder gives __dict__ exactly the fields, in order; only an extra
+        # attribute set on the instance changes its size, and then we build.
+        lines.append(f"    if len(d) == {len(fields)}: return d.copy()")
     lines.append(f"    out = {{{', '.join(always)}}}")
     for key, var, expr in optional:
         lines.append(f"    if {var} is not None: out[{key!r}] = {expr}")

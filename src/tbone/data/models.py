@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import ItemsView, Mapping
+from decimal import Decimal
 from typing import Any, ClassVar, Self
 
+import orjson
+from bson import DBRef, ObjectId
 from typing_extensions import dataclass_transform
 
 from tbone.data import compiler
-from tbone.data.errors import ErrorDetail, ValidationError, error_details
+from tbone.data.errors import ErrorDetail, Loc, ValidationError, error_details
 from tbone.data.fields.base import MISSING, BaseField, ExportMode, Field
+from tbone.data.fields.identifiers import dbref_primitive
 from tbone.data.options import ModelOptions, PendingField, is_classvar_annotation
 
 __all__ = ["Model", "ModelMeta"]
@@ -151,6 +155,25 @@ class Model(metaclass=ModelMeta):
             return self._tbone_export_native()
         return self._tbone_export_primitive()
 
+    def to_json(self) -> bytes:
+        """``export_data(native=False)`` as JSON bytes (every field, as stored)."""
+        try:
+            # orjson writes datetime, date, UUID and Enum natively: no primitive pass
+            return orjson.dumps(self._tbone_export_native(), default=_json_default)
+        except TypeError:
+            return orjson.dumps(self._tbone_export_primitive())
+
+    @classmethod
+    def from_json(cls, data: bytes | bytearray | memoryview | str) -> Self:
+        """``from_data`` of a JSON document; malformed JSON is a ``ValidationError``."""
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError(
+                [{"loc": (), "msg": f"Invalid JSON: {exc}", "type": "json_invalid"}], cls.__name__
+            ) from None
+        return cls._tbone_from_data(decoded)
+
     def validate(self) -> None:
         """Re-check every field's current value (assignment is not validated) and
         the model-level ``clean()`` hook. Values are normalized in place (e.g. an
@@ -169,6 +192,9 @@ class Model(metaclass=ModelMeta):
                 updates[name] = field.to_python(value)
             except Exception as exc:
                 errors.extend(error_details(exc, (field.data_key,)))
+            else:
+                # nested instances pass coercion as they are: check them too
+                _validate_nested(field, updates[name], (field.data_key,), errors)
         if errors:
             raise ValidationError(errors, type(self).__name__)
         values.update(updates)
@@ -253,6 +279,15 @@ class Model(metaclass=ModelMeta):
         return f"{type(self).__name__}({values})"
 
 
+def _json_default(value: Any) -> Any:
+    """What orjson cannot write natively: ObjectId, Decimal, DBRef (as exported)."""
+    if isinstance(value, ObjectId | Decimal):
+        return str(value)
+    if isinstance(value, DBRef):
+        return dbref_primitive(value)
+    raise TypeError(type(value).__name__)
+
+
 def _needs_async(cls: type[Model]) -> bool:
     cached = cls.__dict__.get("_tbone_needs_async")
     if cached is None:
@@ -271,6 +306,24 @@ def _nested_models(field: BaseField) -> list[type[Model]]:
     if isinstance(field, DictField):
         return _nested_models(field.value)
     return []
+
+
+def _validate_nested(field: BaseField, value: Any, loc: Loc, errors: list[ErrorDetail]) -> None:
+    from tbone.data.fields.composite import DictField, ListField, ModelField
+
+    if value is None:
+        return
+    if isinstance(field, ModelField):
+        try:
+            value.validate()
+        except ValidationError as exc:
+            errors.extend(exc.prefixed(*loc))
+    elif isinstance(field, ListField):
+        for index, item in enumerate(value):
+            _validate_nested(field.item, item, (*loc, index), errors)
+    elif isinstance(field, DictField):
+        for key, item in value.items():
+            _validate_nested(field.value, item, (*loc, key), errors)
 
 
 def _compute_needs_async(cls: type[Model], seen: set[type]) -> bool:

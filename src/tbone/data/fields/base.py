@@ -317,8 +317,12 @@ class BaseField:
         return not self.has_default
 
     def get_default(self) -> Any:
+        """The value of an omitted optional field (None for ``required=False``
+        without a default)."""
         if self.default_factory is not None:
             return self.default_factory()
+        if self.default is MISSING:
+            return None
         if not self.immutable and self.default is not None:
             return copy.deepcopy(self.default)
         return self.default
@@ -420,6 +424,21 @@ class BaseField:
         if self.nullable:
             guard = f"{var} is None or {guard}"
         return f"({var} if {guard} else {slow}({var}))"
+
+    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        """Statements that coerce the raw value in ``var`` in place, for the
+        generated builder. ``fallback`` is the statement taking the slow path
+        (``to_python`` with error capture) for values the fast path does not
+        take; it must also run when the fast path raises."""
+        guard = self.fast_guard(var, ns)
+        if guard is None:
+            return [fallback]
+        if self.nullable:
+            guard = f"{var} is None or {guard}"
+        return [f"if not ({guard}):", f"    {fallback}"]
+
+    def _try_lines(self, var: str, expr: str, fallback: str) -> list[str]:
+        return ["try:", f"    {var} = {expr}", "except Exception:", f"    {fallback}"]
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         """Export one non-None value (the generic path; subclasses override)."""

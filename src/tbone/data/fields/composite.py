@@ -60,6 +60,11 @@ class ListField(BaseField):
         expr = f"({comp} if {var}.__class__ is list else {slow}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
 
+    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        if self.has_checks:
+            return [fallback]
+        return self._try_lines(var, self.coerce_expr(var, ns), fallback)
+
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         item = self.item
         return [None if v is None else item.export_value(v, mode) for v in value]
@@ -118,6 +123,11 @@ class DictField(BaseField):
         expr = f"({comp} if {var}.__class__ is dict else {slow}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
 
+    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        if self.has_checks:
+            return [fallback]
+        return self._try_lines(var, self.coerce_expr(var, ns), fallback)
+
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         item = self.value
         return {k: None if v is None else item.export_value(v, mode) for k, v in value.items()}
@@ -162,6 +172,19 @@ class ModelField(BaseField):
         call = f"{model}._tbone_from_data" if build is None else self._register(ns, build, "b")
         expr = f"({var} if {var}.__class__ is {model} else {call}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
+
+    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        if self.has_checks:
+            return [fallback]
+        from tbone.data.compiler import builder_for
+
+        model = self._register(ns, self.model, "m")
+        build = builder_for(self.model)
+        call = f"{model}._tbone_from_data" if build is None else self._register(ns, build, "b")
+        test = f"{var}.__class__ is not {model}"
+        if self.nullable:
+            test = f"{var} is not None and {test}"
+        return [f"if {test}:", *(f"    {line}" for line in self._try_lines(var, f"{call}({var})", fallback))]
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         if mode == "native":

@@ -12,7 +12,17 @@ from tbone.data.errors import FieldError
 from tbone.data.fields.base import BaseField, ExportMode, Namespace
 from tbone.data.refs import Ref
 
-__all__ = ["DBRefField", "EnumField", "ObjectIdField", "UUIDField"]
+__all__ = ["DBRefField", "EnumField", "ObjectIdField", "UUIDField", "dbref_primitive"]
+
+
+def dbref_primitive(ref: DBRef) -> dict[str, Any]:
+    """``{"$ref", "$id"[, "$db"]}`` with the id as a JSON primitive."""
+    doc_id = ref.id
+    primitive = doc_id if isinstance(doc_id, str | int | float) else str(doc_id)
+    out: dict[str, Any] = {"$ref": ref.collection, "$id": primitive}
+    if ref.database:
+        out["$db"] = ref.database
+    return out
 
 
 class UUIDField(BaseField):
@@ -70,6 +80,9 @@ class EnumField(BaseField):
         assert self.enum_class is not None, "EnumField needs an enum class"
         if isinstance(value, self.enum_class):
             return value
+        if value.__class__ is bool and not any(m.value.__class__ is bool for m in self.enum_class):
+            # True == 1: without this an int-valued enum would take booleans
+            raise FieldError(f"Value {value!r} is not one of {self._allowed()}", "enum")
         try:
             return self.enum_class(value)
         except (ValueError, TypeError):
@@ -78,8 +91,11 @@ class EnumField(BaseField):
             for member in self.enum_class:
                 if str(member.value) == value:
                     return member
-        allowed = ", ".join(repr(m.value) for m in self.enum_class)
-        raise FieldError(f"Value {value!r} is not one of {allowed}", "enum") from None
+        raise FieldError(f"Value {value!r} is not one of {self._allowed()}", "enum") from None
+
+    def _allowed(self) -> str:
+        assert self.enum_class is not None
+        return ", ".join(repr(m.value) for m in self.enum_class)
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         return value if mode == "native" else value.value
@@ -142,14 +158,11 @@ class DBRefField(BaseField):
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         ref = value if isinstance(value, DBRef) else value.as_dbref()
-        if mode == "native":
-            return ref
-        doc_id = ref.id
-        primitive = doc_id if isinstance(doc_id, str | int | float) else str(doc_id)
-        out: dict[str, Any] = {"$ref": ref.collection, "$id": primitive}
-        if ref.database:
-            out["$db"] = ref.database
-        return out
+        return ref if mode == "native" else dbref_primitive(ref)
+
+    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
+        # natively a Ref is stored as the DBRef BSON knows, so never the identity
+        return None
 
     def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
         schema = {

@@ -17,7 +17,7 @@ from tbone.data.fields.base import BaseField, ExportMode, Namespace
 
 __all__ = ["BooleanField", "DecimalField", "FloatField", "IntegerField", "StringField"]
 
-_INT_RE = re.compile(r"[+-]?\d+")
+_INT_RE = re.compile(r"[+-]?[0-9]+")  # ASCII digits only, as JSON writes them
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -74,10 +74,16 @@ class FloatField(BaseField):
         if cls is bool:
             raise FieldError("Value must be a number, not a boolean", "float_type")
         if isinstance(value, int | float | Decimal):
-            result = float(value)
-        elif isinstance(value, str):
             try:
-                result = float(value.strip())
+                result = float(value)
+            except OverflowError:
+                raise FieldError("Value is too large for a float", "finite_number") from None
+        elif isinstance(value, str):
+            text = value.strip()
+            try:
+                if "_" in text:  # float() takes "1_000"; JSON and query strings don't
+                    raise ValueError(text)
+                result = float(text)
             except ValueError:
                 raise FieldError(f"Value {value!r} is not a valid number", "float_parsing") from None
         else:
@@ -135,7 +141,10 @@ class DecimalField(BaseField):
             result = Decimal(repr(value))
         elif isinstance(value, str):
             try:
-                result = Decimal(value.strip())
+                text = value.strip()
+                if "_" in text:
+                    raise InvalidOperation(text)
+                result = Decimal(text)
             except InvalidOperation:
                 raise FieldError(f"Value {value!r} is not a valid decimal", "decimal_parsing") from None
         elif hasattr(value, "to_decimal"):  # bson.Decimal128
@@ -145,6 +154,11 @@ class DecimalField(BaseField):
         if not result.is_finite():
             raise FieldError("Value must be a finite number", "finite_number")
         return result
+
+    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+        guard = super().fast_guard(var, ns)
+        # Decimal("NaN") and Decimal("Infinity") are Decimals too
+        return None if guard is None else f"{guard} and {var}.is_finite()"
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         return value if mode == "native" else str(value)

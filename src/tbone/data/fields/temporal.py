@@ -46,14 +46,26 @@ class DateTimeField(BaseField):
             result = result.replace(tzinfo=UTC)
         return result
 
+    def _refresh(self) -> None:
+        # bounds follow the value policy: naive means UTC, so comparisons never mix
+        for attr in ("min", "max"):
+            bound = getattr(self, attr, None)
+            if isinstance(bound, datetime) and bound.tzinfo is None:
+                setattr(self, attr, bound.replace(tzinfo=UTC))
+        super()._refresh()
+
     def fast_guard(self, var: str, ns: Namespace) -> str | None:
         guard = super().fast_guard(var, ns)
         return None if guard is None else f"{guard} and {var}.tzinfo is not None"
 
+    def _plain(self, ns: Namespace) -> bool:
+        """No option checks: an ISO string can be parsed inline, skipping ``coerce``."""
+        return not self.has_checks and self.fast_guard("v", {}) is not None
+
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
-        guard = self.fast_guard(var, ns)
-        if guard is None:
+        if not self._plain(ns):
             return super().coerce_expr(var, ns, depth)
+        guard = str(self.fast_guard(var, ns))
         to_python = self.to_python
 
         def from_iso(value: Any) -> Any:
@@ -67,6 +79,27 @@ class DateTimeField(BaseField):
         if self.nullable:
             guard = f"{var} is None or {guard}"
         return f"({var} if {guard} else {parse}({var}))"
+
+    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        if not self._plain(ns):
+            return super().coerce_lines(var, ns, fallback)
+        guard = str(self.fast_guard(var, ns))
+        if self.nullable:
+            guard = f"{var} is None or {guard}"
+        text = self._register(ns, str, "t")
+        parse = self._register(ns, datetime.fromisoformat, "iso")
+        utc = self._register(ns, UTC, "utc")
+        return [
+            f"if {var}.__class__ is {text}:",
+            "    try:",
+            f"        {var} = {parse}({var})",
+            "    except Exception:",
+            f"        {fallback}",
+            "    else:",
+            f"        if {var}.tzinfo is None: {var} = {var}.replace(tzinfo={utc})",
+            f"elif not ({guard}):",
+            f"    {fallback}",
+        ]
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         return value if mode == "native" else value.isoformat()
