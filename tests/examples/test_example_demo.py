@@ -1,0 +1,42 @@
+"""``make demo``: seeds the blog, serves it, prints the URL and a curl line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+
+import aiohttp
+import pytest
+from examples.demo import bind, serve
+from pymongo import AsyncMongoClient
+
+
+def test_bind_falls_back_to_a_free_port() -> None:
+    with contextlib.closing(bind(0)) as taken:
+        port = taken.getsockname()[1]
+        with contextlib.closing(bind(port)) as other:
+            assert other.getsockname()[1] not in (0, port)
+
+
+async def test_demo_serves_the_blog(mongo_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"tbone_demo_{uuid.uuid4().hex[:8]}"
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(mongo_uri, 0, stop, name=name))
+    try:
+        for _ in range(200):
+            match = re.search(r"on (http://127\.0\.0\.1:\d+)/api/posts/", capsys.readouterr().out)
+            if match or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert match, "the demo printed no URL"
+        async with aiohttp.ClientSession() as http, http.get(f"{match.group(1)}/api/posts/") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["meta"]["total_count"] == 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_uri)
+        await client.drop_database(name)
+        await client.close()
