@@ -2,7 +2,8 @@
 
 Stored as a BSON DBRef. ``await ref.fetch(db)`` loads the referenced document
 with any database object that has ``db[name].find_one`` (pymongo's async
-database or motor's), so this module needs no import of ``tbone.db``.
+database or motor's), so this module needs no import of ``tbone.db``; a model
+with ``tbone.db``'s mixin is read through its ``get_collection(db)``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,14 @@ class Ref(Generic[M]):
             raise TypeError("this reference has no model; annotate the field as Ref[Model]")
         pk_field = self.model._meta.pk_field
         key = pk_field.data_key if pk_field is not None else "_id"
-        doc = await db[self.collection].find_one({key: self.id})
+        # A persistent model opens its own collection with the codec options its
+        # documents need (e.g. standard UUIDs), whatever the client's defaults are.
+        opener = getattr(self.model, "get_collection", None)
+        if opener is not None and self.collection == self.model.get_collection_name():
+            collection = opener(db)
+        else:
+            collection = db[self.collection]
+        doc = await collection.find_one({key: self.id})
         if doc is None:
             return None
         return self.model.from_data(doc)
