@@ -1,0 +1,153 @@
+"""Models are stored as BSON natives: read back raw with the driver and check types."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+from bson import DBRef, Decimal128, ObjectId, encode
+from bson.binary import Binary, UuidRepresentation
+from bson.codec_options import CodecOptions
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tbone.data import Field, Model
+from tbone.db import TYPE_REGISTRY, codec_options_for
+from tbone.db.bsonmap import decimal128_to_decimal
+from tbone.db.models import MongoCollectionMixin
+from tests.db.models import Author, Book, Format, Person, Review
+
+# the driver's defaults: no tz-awareness, no UUID representation, no type registry
+RAW = CodecOptions(tz_aware=True)
+
+
+async def test_every_native_is_stored_as_its_bson_type(db: Any) -> None:
+    author = Author(handle="leo", name="Leo")
+    book = Book(
+        title="War and Peace",
+        price=Decimal("34.77"),
+        published=datetime(1869, 1, 1, 12, 30, tzinfo=UTC),
+        release=date(1869, 1, 1),
+        author=Person(first_name="Leo", last_name="Tolstoy", age=82),
+        reviews=[Review(user="ann", rating=5, text="long")],
+        format=Format.HARDCOVER,
+        counters={"views": 3},
+        writer=author,
+        tags=["novel"],
+    )
+    await book.insert(db)
+    raw = await db.get_collection("store.books", codec_options=RAW).find_one({"_id": book._id})
+    assert isinstance(raw["_id"], ObjectId)
+    assert raw["price"] == Decimal128("34.77")
+    assert raw["published"] == datetime(1869, 1, 1, 12, 30, tzinfo=UTC)
+    assert raw["release"] == datetime(1869, 1, 1, tzinfo=UTC)  # a date is UTC midnight
+    assert isinstance(raw["uid"], Binary) and raw["uid"].subtype == 4  # standard UUID
+    assert Binary.from_uuid(book.uid) == raw["uid"]
+    assert raw["author"] == {"first_name": "Leo", "last_name": "Tolstoy", "age": 82}  # a subdocument
+    assert raw["reviews"] == [{"user": "ann", "rating": 5, "text": "long"}]
+    assert raw["format"] == "Hardcover"
+    assert raw["counters"] == {"views": 3}
+    assert raw["writer"] == DBRef("store.authors", "leo")
+    assert raw["tags"] == ["novel"]
+    assert raw["isbn"] is None
+    # read back through the model: every value equal to what was saved
+    assert await Book.get(db, {"_id": book._id}) == book
+
+
+async def test_datetimes_are_stored_as_utc_instants(db: Any) -> None:
+    paris = timezone(timedelta(hours=2))
+    local = datetime(2024, 6, 1, 14, 0, tzinfo=paris)
+    naive = datetime(2024, 6, 1, 9, 0)
+    a = Book(title="local", published=local)
+    b = Book(title="naive", published=naive)  # naive input is taken as UTC
+    await a.insert(db)
+    await b.insert(db)
+    raw = await db.get_collection("store.books", codec_options=RAW).find_one({"_id": a._id})
+    assert raw["published"] == datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    assert raw["published"].utcoffset() == timedelta(0)
+    found = await Book.get(db, {"_id": a._id})
+    assert found.published == local  # the same instant, now expressed in UTC
+    assert found.published is not None and found.published.utcoffset() == timedelta(0)
+    assert (await Book.get(db, {"_id": b._id})).published == naive.replace(tzinfo=UTC)
+
+
+async def test_datetimes_keep_milliseconds_only(db: Any) -> None:
+    when = datetime(2024, 6, 1, 9, 0, 0, 123456, tzinfo=UTC)
+    book = Book(title="precise", published=when)
+    await book.insert(db)
+    found = await Book.get(db, {"_id": book._id})
+    assert found.published == when.replace(microsecond=123000)
+
+
+async def test_queries_take_natives(db: Any) -> None:
+    book = Book(title="q", price=Decimal("1.10"), release=date(2020, 2, 29), format=Format.HARDCOVER)
+    await book.insert(db)
+    for query in (
+        {"price": Decimal("1.10")},
+        {"release": date(2020, 2, 29)},
+        {"format": Format.HARDCOVER},
+        {"uid": book.uid},
+        {"price": {"$in": [Decimal("1.10"), Decimal("2")]}},
+    ):
+        assert await Book.find_one(db, query) == book, query
+
+
+class Clock(Model, MongoCollectionMixin):
+    _id: ObjectId | None = Field(default=None, primary_key=True)
+    at: time
+
+    class Meta:
+        name = "clocks"
+
+
+async def test_times_of_day_are_iso_strings(db: Any) -> None:
+    clock = Clock(at=time(8, 30, 5))
+    await clock.insert(db)
+    raw = await db["clocks"].find_one({"_id": clock._id})
+    assert raw["at"] == "08:30:05"  # BSON has no time-of-day type
+    assert (await Clock.get(db, {"_id": clock._id})).at == time(8, 30, 5)
+
+
+def test_codec_options_keep_an_explicit_uuid_representation() -> None:
+    options = codec_options_for(CodecOptions(uuid_representation=UuidRepresentation.PYTHON_LEGACY))
+    assert options.uuid_representation == UuidRepresentation.PYTHON_LEGACY
+    options = codec_options_for(CodecOptions())
+    assert options.uuid_representation == UuidRepresentation.STANDARD
+    assert options.tz_aware and options.type_registry is TYPE_REGISTRY
+
+
+def test_unencodable_values_still_fail_loudly() -> None:
+    from bson.errors import InvalidDocument
+
+    with pytest.raises(InvalidDocument):
+        encode({"x": object()}, codec_options=codec_options_for(CodecOptions()))
+
+
+SPECIAL = ["0", "-0", "0E-10", "-1.5E+300", "1E-6143", "9999999999999999999999999999999999E6111"]
+SPECIAL += ["Infinity", "-Infinity", "NaN", "123456789.0000", "-0.00", "1E+6144"]
+
+
+@pytest.mark.parametrize("text", SPECIAL)
+def test_decimal128_conversion_matches_the_driver(text: str) -> None:
+    value = Decimal128(text)
+    assert str(decimal128_to_decimal(value)) == str(value.to_decimal())
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_decimal128_conversion_round_trips(number: Decimal) -> None:
+    try:
+        stored = Decimal128(number)
+    except Exception:  # beyond Decimal128's 34 digits: the driver refuses it
+        return
+    assert str(decimal128_to_decimal(stored)) == str(stored.to_decimal())
+
+
+def test_uuid_is_a_uuid_after_decoding() -> None:
+    from bson import decode
+
+    value = UUID("12345678-1234-5678-1234-567812345678")
+    options = codec_options_for(CodecOptions())
+    assert decode(encode({"u": value}, codec_options=options), codec_options=options) == {"u": value}
