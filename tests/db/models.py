@@ -82,6 +82,15 @@ class Ticket(Model, MongoCollectionMixin):
         name = "tickets"
 
 
+class Draft(Model, MongoCollectionMixin):
+    """A nullable primary key other than ``_id``: it must still be set to store."""
+
+    code: str | None = Field(default=None, primary_key=True)
+
+    class Meta:
+        name = "drafts"
+
+
 class Note(Model, MongoCollectionMixin):
     """No primary key field at all: MongoDB's ``_id`` is not kept on the model."""
 

@@ -14,14 +14,15 @@ from bson.codec_options import CodecOptions
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tbone.data import Field, Model
+from tbone.data import Field, Model, Ref
 from tbone.db import TYPE_REGISTRY, codec_options_for
 from tbone.db.bsonmap import decimal128_to_decimal
 from tbone.db.models import MongoCollectionMixin
-from tests.db.models import Author, Book, Format, Person, Review
+
+from .models import Author, Book, Format, Person, Review
 
 # the driver's defaults: no tz-awareness, no UUID representation, no type registry
-RAW = CodecOptions(tz_aware=True)
+RAW: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 
 
 async def test_every_native_is_stored_as_its_bson_type(db: Any) -> None:
@@ -35,7 +36,7 @@ async def test_every_native_is_stored_as_its_bson_type(db: Any) -> None:
         reviews=[Review(user="ann", rating=5, text="long")],
         format=Format.HARDCOVER,
         counters={"views": 3},
-        writer=author,
+        writer=Ref.to(author),
         tags=["novel"],
     )
     await book.insert(db)
@@ -70,7 +71,8 @@ async def test_datetimes_are_stored_as_utc_instants(db: Any) -> None:
     assert raw["published"].utcoffset() == timedelta(0)
     found = await Book.get(db, {"_id": a._id})
     assert found.published == local  # the same instant, now expressed in UTC
-    assert found.published is not None and found.published.utcoffset() == timedelta(0)
+    assert found.published is not None
+    assert found.published.utcoffset() == timedelta(0)
     assert (await Book.get(db, {"_id": b._id})).published == naive.replace(tzinfo=UTC)
 
 

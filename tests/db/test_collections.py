@@ -14,7 +14,8 @@ from tbone.data import ConfigurationError, Field, Model
 from tbone.db import create_collection, index_specs
 from tbone.db.models import MongoCollectionMixin
 from tbone.testing import is_secantus
-from tests.db.models import Author, Book, Ticket
+
+from .models import Author, Book, Ticket
 
 
 class Session(Model, MongoCollectionMixin):

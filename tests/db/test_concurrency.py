@@ -10,7 +10,8 @@ from bson import ObjectId
 
 from tbone.data import Field, Model
 from tbone.db.models import MongoCollectionMixin, post_save
-from tests.db.models import Book
+
+from .models import Book
 
 WIDTH = 50
 
@@ -31,7 +32,9 @@ Wide = _wide_model()
 async def test_concurrent_modifies_of_different_fields_all_land(db: Any) -> None:
     doc = Wide()
     await doc.insert(db)
-    results = await asyncio.gather(*(Wide.modify(db, key=doc._id, data={f"f{i}": i + 1}) for i in range(WIDTH)))
+    results = await asyncio.gather(
+        *(Wide.modify(db, key=doc._id, data={f"f{i}": i + 1}) for i in range(WIDTH))
+    )
     assert all(r is not None for r in results)
     stored = await Wide.get(db, {"_id": doc._id})
     assert [getattr(stored, f"f{i}") for i in range(WIDTH)] == list(range(1, WIDTH + 1))

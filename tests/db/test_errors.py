@@ -11,7 +11,8 @@ from pymongo.errors import DuplicateKeyError as DriverDuplicateKeyError
 
 from tbone.data import ValidationError
 from tbone.db import DocumentValidationError, DuplicateKeyError, create_collection
-from tests.db.models import Author, Book, Ticket
+
+from .models import Author, Book, Ticket
 
 
 async def test_duplicate_primary_key_names_index_and_key(db: Any) -> None:

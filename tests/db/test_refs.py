@@ -8,7 +8,8 @@ from bson import DBRef, ObjectId
 
 from tbone.data import Field, Model, Ref
 from tbone.db.models import MongoCollectionMixin
-from tests.db.models import Author, Book, Token
+
+from .models import Author, Book, Token
 
 
 class Loan(Model, MongoCollectionMixin):
@@ -23,7 +24,7 @@ class Loan(Model, MongoCollectionMixin):
 async def test_ref_to_a_string_primary_key(db: Any) -> None:
     author = Author(handle="leo", name="Leo")
     await author.insert(db)
-    book = Book(title="WP", writer=author)
+    book = Book(title="WP", writer=Ref.to(author))
     await book.insert(db)
     raw = await db["store.books"].find_one({"_id": book._id})
     assert raw["writer"] == DBRef("store.authors", "leo")
@@ -39,7 +40,7 @@ async def test_ref_to_object_id_and_uuid_keys(db: Any) -> None:
     await book.insert(db)
     token = Token(owner="ann")
     await token.insert(db)
-    loan = Loan(book=book, token=token)
+    loan = Loan(book=Ref.to(book), token=Ref.to(token))
     await loan.insert(db)
     raw = await db["loans"].find_one({"_id": loan._id})
     assert raw["book"] == DBRef("store.books", book._id)

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from tbone.dispatch import Signal
 from tbone.db.models import post_delete, post_save
-from tests.db.models import Author, Book
+from tbone.dispatch import Signal
+
+from .models import Author, Book
 
 Event = tuple[str, type, Any, bool | None]
 
@@ -33,7 +34,8 @@ def events() -> Iterator[list[Event]]:
 
 
 def test_signals_are_dispatch_signals() -> None:
-    assert isinstance(post_save, Signal) and isinstance(post_delete, Signal)
+    assert type(post_save) is Signal
+    assert (post_save.name, post_delete.name) == ("post_save", "post_delete")
 
 
 async def test_every_write_is_announced(db: Any, events: list[Event]) -> None:
