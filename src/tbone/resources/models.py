@@ -45,6 +45,7 @@ class ModelResource(Resource, Generic[M]):
     """
 
     options_class: ClassVar[type[ResourceOptions]] = ModelResourceOptions
+    _tbone_pk_field: ClassVar[BaseField | None] = None
 
     # -- the model --------------------------------------------------------
 
@@ -57,9 +58,13 @@ class ModelResource(Resource, Generic[M]):
 
     @classmethod
     def pk_field(cls) -> BaseField:
-        field: BaseField | None = cls.model()._meta.pk_field
+        # cached per resource class: it is on every request's path (ids, links)
+        field: BaseField | None = cls.__dict__.get("_tbone_pk_field")
         if field is None:
-            raise ConfigurationError(f"{cls.model().__name__} has no primary key (_id) field")
+            field = cls.model()._meta.pk_field
+            if field is None:
+                raise ConfigurationError(f"{cls.model().__name__} has no primary key (_id) field")
+            cls._tbone_pk_field = field
         return field
 
     def to_pk(self, value: str) -> Any:
@@ -79,11 +84,14 @@ class ModelResource(Resource, Generic[M]):
 
     def selected_fields(self) -> frozenset[str] | None:
         """The data keys ``?fields=a,b`` asks for (plus the pk); ``None`` for all."""
+        wanted = self.request.args.get("fields")
+        if not wanted:
+            return None
         cached: Any = self.request.state.get("tbone.fields", False)
         if cached is False:
             errors: list[dict[str, Any]] = []
             by_key = {f.data_key: f for f in self.model()._meta.fields.values()}
-            cached = parse_fields(by_key, self.request.args.get("fields"), self.pk_field().data_key, errors)
+            cached = parse_fields(by_key, wanted, self.pk_field().data_key, errors)
             if errors:
                 raise BadRequest("Invalid query arguments", errors=errors)
             self.request.state["tbone.fields"] = cached
