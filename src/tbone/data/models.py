@@ -244,7 +244,10 @@ class Model(metaclass=ModelMeta):
         schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
         schema["title"] = cls.__name__
         schema.update(body)
-        defs.pop(cls.__name__, None)
+        if f'"#/$defs/{cls.__name__}"' in orjson.dumps([body, defs], default=str).decode():
+            defs[cls.__name__] = body  # a recursive model refers to itself by name
+        else:
+            defs.pop(cls.__name__, None)
         if defs:
             schema["$defs"] = defs
         return schema

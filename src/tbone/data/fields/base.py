@@ -397,6 +397,7 @@ class BaseField:
         if self.validators or self._field_validators or self._regex is not None:
             return None
         parts = [f"{var}.__class__ is {self._register(ns, self.python_type, 't')}"]
+        parts.extend(self.guard_extras(var))
         if self.choices is not None:
             try:
                 choices: Any = frozenset(self.choices)
@@ -414,6 +415,11 @@ class BaseField:
         if self.min_size is not None or self.max_size is not None:
             return None
         return " and ".join(parts)
+
+    def guard_extras(self, var: str) -> list[str]:
+        """Conditions, right after the exact-type check, that a value of the exact
+        type must meet to skip ``to_python`` (and before any comparison)."""
+        return []
 
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
         """An expression turning raw ``var`` into the final value; may raise."""
@@ -435,7 +441,9 @@ class BaseField:
             return [fallback]
         if self.nullable:
             guard = f"{var} is None or {guard}"
-        return [f"if not ({guard}):", f"    {fallback}"]
+        # a try costs nothing until it catches; the guard's comparisons could raise
+        lines = [f"if not ({guard}):", f"    {fallback}"]
+        return ["try:", *(f"    {line}" for line in lines), "except Exception:", f"    {fallback}"]
 
     def _try_lines(self, var: str, expr: str, fallback: str) -> list[str]:
         return ["try:", f"    {var} = {expr}", "except Exception:", f"    {fallback}"]

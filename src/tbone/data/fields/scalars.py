@@ -92,12 +92,9 @@ class FloatField(BaseField):
             raise FieldError("Value must be a finite number", "finite_number")
         return result
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
-        guard = super().fast_guard(var, ns)
-        if guard is None:
-            return None
+    def guard_extras(self, var: str) -> list[str]:
         # inf/nan are floats too: keep them out of the fast path
-        return f"{guard} and -1.7976931348623157e308 <= {var} <= 1.7976931348623157e308"
+        return [f"-1.7976931348623157e308 <= {var} <= 1.7976931348623157e308"]
 
 
 class BooleanField(BaseField):
@@ -155,10 +152,9 @@ class DecimalField(BaseField):
             raise FieldError("Value must be a finite number", "finite_number")
         return result
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
-        guard = super().fast_guard(var, ns)
+    def guard_extras(self, var: str) -> list[str]:
         # Decimal("NaN") and Decimal("Infinity") are Decimals too
-        return None if guard is None else f"{guard} and {var}.is_finite()"
+        return [f"{var}.is_finite()"]
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         return value if mode == "native" else str(value)

@@ -54,9 +54,8 @@ class DateTimeField(BaseField):
                 setattr(self, attr, bound.replace(tzinfo=UTC))
         super()._refresh()
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
-        guard = super().fast_guard(var, ns)
-        return None if guard is None else f"{guard} and {var}.tzinfo is not None"
+    def guard_extras(self, var: str) -> list[str]:
+        return [f"{var}.tzinfo is not None"]
 
     def _plain(self, ns: Namespace) -> bool:
         """No option checks: an ISO string can be parsed inline, skipping ``coerce``."""
