@@ -13,8 +13,6 @@ measured side by side in alternating order, twice. Prints req/s, p99 latency
 and the tbone/raw ratio per server. Run: ``.venv/bin/python bench/http.py``.
 """
 
-# ruff: noqa: E402 - the path fix below must run before the imports
-
 from __future__ import annotations
 
 import os
