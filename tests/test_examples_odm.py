@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from examples.odm_tour import tour
 
 

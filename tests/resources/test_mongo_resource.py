@@ -457,3 +457,16 @@ async def test_nested_route(api: Api) -> None:
     assert similar.payload["objects"][0]["_links"]["self"]["href"].startswith("/api/books/")
     assert (await api.call("GET", f"/api/books/{ObjectId()}/similar/")).status == 404
     assert (await api.call("POST", f"/api/books/{dune['_id']}/similar/", json={})).status == 405
+
+
+async def test_stored_document_that_no_longer_fits_is_a_generic_500(api: Api) -> None:
+    # Another writer (or an old schema) left a document the model rejects:
+    # that is the server's problem, answered with a 500 that leaks nothing.
+    await api.db[Book.get_collection_name()].insert_one({"title": "Broken", "rating": "not a number"})
+    listing = await api.call("GET", "/api/books/")
+    assert listing.status == 500
+    assert listing.payload == {"error": "Internal Server Error"}
+    (doc,) = await api.db[Book.get_collection_name()].find({"title": "Broken"}).to_list(None)
+    detail = await api.call("GET", f"/api/books/{doc['_id']}/")
+    assert detail.status == 500
+    assert "not a number" not in str(detail.payload)

@@ -156,7 +156,7 @@ def error_response(
     with a generic 500: the traceback never reaches the client.
     """
     status = status_for(exc, table)
-    if status is None:
+    if status is None or status == 500:
         logger.error("unhandled error in resource", exc_info=exc)
         return Response(500, {"error": HTTPStatus(500).phrase})
     if isinstance(exc, HTTPError):

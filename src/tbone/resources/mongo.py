@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from pymongo.errors import DuplicateKeyError
 
-from tbone.db.errors import DoesNotExist
+from tbone.db.errors import DocumentValidationError, DoesNotExist
 from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, NotFound
 from tbone.resources.models import M, ModelResource
 from tbone.resources.query import ListQuery, parse_list_query
@@ -41,12 +41,9 @@ EVENTS: Mapping[str, str] = {
 
 
 def make_channel(channel_class: Any, db: Any) -> Any:
-    """``channel_class(name="pubsub", db=db)``; channels that take no ``db``
-    (``MemoryChannel``) are built with the name only."""
-    try:
-        return channel_class(name="pubsub", db=db)
-    except TypeError:
-        return channel_class(name="pubsub")
+    """``channel_class(name="pubsub", db=db)``: every shipped channel takes ``db``
+    (``MemoryChannel`` ignores it)."""
+    return channel_class(name="pubsub", db=db)
 
 
 def _doc(obj: Any) -> Any:
@@ -62,6 +59,9 @@ class MongoResource(ModelResource[M]):
         **DEFAULT_EXCEPTION_STATUSES,
         DuplicateKeyError: 409,  # tbone.db's DuplicateKeyError subclasses the driver's
         DoesNotExist: 404,
+        # a stored document that no longer fits the model is the server's fault,
+        # not the client's: logged, and answered with a generic 500
+        DocumentValidationError: 500,
     }
 
     @classmethod

@@ -60,10 +60,14 @@ class MemoryChannel:
         self,
         name: str,
         *,
+        db: Any = None,
         high_water_mark: int = HIGH_WATER_MARK,
         stall_timeout: float = STALL_TIMEOUT,
         deliver_timeout: float = DELIVER_TIMEOUT,
     ) -> None:
+        # ``db`` is accepted and ignored so every channel class can be built the
+        # same way: ``Meta.channel_class(name="pubsub", db=db)`` (SPEC §4).
+        del db
         self.name = name
         self.fanout = Fanout(
             high_water_mark=high_water_mark,
