@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo venv pytest typecheck lint clean
+.PHONY: test demo venv pytest browser typecheck lint clean
 
 venv: $(STAMP)
 
@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 test: venv
 	$(MAKE) pytest typecheck lint
 
-pytest: venv
+pytest: venv browser
 	$(PY) -m pytest
+
+# The browser test (tests/e2e) drives Debian's chromium through Playwright.
+# As root, install it when missing; otherwise that test skips, saying why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -q && apt-get install -y -q chromium chromium-driver; } || \
+		echo "chromium missing and not root: the browser test will skip"
 
 typecheck: venv
 	$(VENV)/bin/mypy src examples tests/typing
