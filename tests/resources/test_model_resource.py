@@ -205,3 +205,17 @@ async def test_abstract_model_resource_is_a_logged_500(caplog: pytest.LogCapture
     r.register(Abstract, "x")
     assert await r.dispatch(Store(), "GET", "/api/x/1/") == (500, {"error": "Internal Server Error"})
     assert "object_class is not set" in caplog.text
+
+
+def test_a_model_without_primary_key_is_rejected_when_the_resource_is_defined() -> None:
+    from tbone.data import ConfigurationError, Model
+    from tbone.resources import ModelResource
+
+    class Keyless(Model):
+        text: str
+
+    with pytest.raises(ConfigurationError, match="Keyless has no primary key"):
+
+        class KeylessResource(ModelResource[Keyless]):
+            class Meta:
+                object_class = Keyless

@@ -35,6 +35,13 @@ class ModelResourceOptions(ResourceOptions):
         model: Any = self.object_class
         if model is not None and not (isinstance(model, type) and issubclass(model, Model)):
             raise ConfigurationError(f"{owner}.Meta.object_class must be a tbone.data Model class")
+        # A resource addresses objects by primary key (ids, links, events): say so
+        # when the class is defined rather than answering every request with a 500.
+        if model is not None and model._meta.pk_field is None:
+            raise ConfigurationError(
+                f"{owner}: {model.__name__} has no primary key; declare one, e.g. "
+                "`_id: ObjectId | None = Field(default=None, primary_key=True)`"
+            )
 
 
 class ModelResource(Resource, Generic[M]):
