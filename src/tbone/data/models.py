@@ -15,18 +15,16 @@ normalizes the current values.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import ItemsView, Mapping
-from decimal import Decimal
 from typing import Any, ClassVar, Self
 
 import orjson
-from bson import DBRef, ObjectId
 from typing_extensions import dataclass_transform
 
 from tbone.data import compiler
 from tbone.data.errors import ErrorDetail, Loc, ValidationError, error_details
 from tbone.data.fields.base import MISSING, BaseField, ExportMode, Field
-from tbone.data.fields.identifiers import dbref_primitive
 from tbone.data.options import ModelOptions, PendingField, is_classvar_annotation
 
 __all__ = ["Model", "ModelMeta"]
@@ -157,11 +155,14 @@ class Model(metaclass=ModelMeta):
 
     def to_json(self) -> bytes:
         """``export_data(native=False)`` as JSON bytes (every field, as stored)."""
+        # From the primitive export, not the native one: orjson writes some
+        # natives wrongly (time(0, 0, 0, 10000) as "00:00:00.10000", orjson 3.13).
+        primitive = self._tbone_export_primitive()
         try:
-            # orjson writes datetime, date, UUID and Enum natively: no primitive pass
-            return orjson.dumps(self._tbone_export_native(), default=_json_default)
+            return orjson.dumps(primitive)
         except TypeError:
-            return orjson.dumps(self._tbone_export_primitive())
+            # e.g. an int beyond 64 bits, which orjson refuses and json writes
+            return json.dumps(primitive, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, data: bytes | bytearray | memoryview | str) -> Self:
@@ -280,15 +281,6 @@ class Model(metaclass=ModelMeta):
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={self.__dict__.get(name)!r}" for name in self._meta.fields)
         return f"{type(self).__name__}({values})"
-
-
-def _json_default(value: Any) -> Any:
-    """What orjson cannot write natively: ObjectId, Decimal, DBRef (as exported)."""
-    if isinstance(value, ObjectId | Decimal):
-        return str(value)
-    if isinstance(value, DBRef):
-        return dbref_primitive(value)
-    raise TypeError(type(value).__name__)
 
 
 def _needs_async(cls: type[Model]) -> bool:

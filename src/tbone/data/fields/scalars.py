@@ -18,6 +18,7 @@ from tbone.data.fields.base import BaseField, ExportMode, Namespace
 __all__ = ["BooleanField", "DecimalField", "FloatField", "IntegerField", "StringField"]
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")  # ASCII digits only, as JSON writes them
+_EXACT = 2.0**53
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -53,8 +54,11 @@ class IntegerField(BaseField):
                 return int(text)
             raise FieldError(f"Value {value!r} is not a valid integer", "int_parsing")
         if isinstance(value, float):
-            if value.is_integer():
+            if value.is_integer() and -_EXACT <= value <= _EXACT:
                 return int(value)
+            if value.is_integer():
+                # beyond 2**53 a float is not an exact integer (orjson reads ints past 64 bits so)
+                raise FieldError(f"Value {value!r} is too large to be an exact integer", "int_from_float")
             raise FieldError(f"Value {value!r} has a fractional part", "int_from_float")
         if isinstance(value, Decimal):
             if value.is_finite() and value == value.to_integral_value():
