@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tbone.data import Field, Model, Ref
 from tbone.db import TYPE_REGISTRY, codec_options_for
-from tbone.db.bsonmap import decimal128_to_decimal
+from tbone.db.bsonmap import _decimal128_to_decimal_portable, decimal128_to_decimal
 from tbone.db.models import MongoCollectionMixin
 
 from .models import Author, Book, Format, Person, Review
@@ -132,10 +132,14 @@ SPECIAL = ["0", "-0", "0E-10", "-1.5E+300", "1E-6143", "999999999999999999999999
 SPECIAL += ["Infinity", "-Infinity", "NaN", "123456789.0000", "-0.00", "1E+6144"]
 
 
+CONVERTERS = [decimal128_to_decimal, _decimal128_to_decimal_portable]
+
+
+@pytest.mark.parametrize("convert", CONVERTERS)
 @pytest.mark.parametrize("text", SPECIAL)
-def test_decimal128_conversion_matches_the_driver(text: str) -> None:
+def test_decimal128_conversion_matches_the_driver(text: str, convert: Any) -> None:
     value = Decimal128(text)
-    assert str(decimal128_to_decimal(value)) == str(value.to_decimal())
+    assert str(convert(value)) == str(value.to_decimal())
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
@@ -144,7 +148,8 @@ def test_decimal128_conversion_round_trips(number: Decimal) -> None:
         stored = Decimal128(number)
     except Exception:  # beyond Decimal128's 34 digits: the driver refuses it
         return
-    assert str(decimal128_to_decimal(stored)) == str(stored.to_decimal())
+    for convert in CONVERTERS:
+        assert str(convert(stored)) == str(stored.to_decimal())
 
 
 def test_uuid_is_a_uuid_after_decoding() -> None:
@@ -153,3 +158,43 @@ def test_uuid_is_a_uuid_after_decoding() -> None:
     value = UUID("12345678-1234-5678-1234-567812345678")
     options = codec_options_for(CodecOptions())
     assert decode(encode({"u": value}, codec_options=options), codec_options=options) == {"u": value}
+
+
+class Line(Model):
+    amount: Decimal
+    note: str = ""
+
+
+class Invoice(Model, MongoCollectionMixin):
+    _id: ObjectId | None = Field(default=None, primary_key=True)
+    total: Decimal | None = None
+    lines: list[Line] = Field(default_factory=list)
+    rates: dict[str, Decimal] = Field(default_factory=dict)
+    history: list[list[Decimal]] = Field(default_factory=list)
+    parent: Invoice | None = None
+
+    class Meta:
+        name = "invoices"
+
+
+async def test_decimals_at_any_depth_round_trip(db: Any) -> None:
+    inner = Invoice(total=Decimal("1.00"), lines=[Line(amount=Decimal("0.10"))])
+    invoice = Invoice(
+        total=Decimal("-12.345"),
+        lines=[Line(amount=Decimal("1E-8")), Line(amount=Decimal("99999999999999999999.5"))],
+        rates={"vat": Decimal("0.21")},
+        history=[[Decimal("1"), Decimal("2.50")], []],
+        parent=inner,
+    )
+    await invoice.insert(db)
+    raw = await db.get_collection("invoices", codec_options=RAW).find_one({"_id": invoice._id})
+    assert raw["lines"][0]["amount"] == Decimal128("1E-8")
+    assert raw["parent"]["lines"][0]["amount"] == Decimal128("0.10")
+    assert raw["history"][0] == [Decimal128("1"), Decimal128("2.50")]
+    for found in (
+        await Invoice.get(db, {"_id": invoice._id}),
+        (await Invoice.find(Invoice.get_cursor(db)))[0],
+    ):
+        assert found == invoice
+        assert str(found.lines[1].amount) == "99999999999999999999.5"
+        assert found.parent is not None and found.parent.lines[0].amount == Decimal("0.10")

@@ -9,10 +9,11 @@ import pytest
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError as DriverDuplicateKeyError
 
-from tbone.data import ValidationError
+from tbone.data import Model, ValidationError
 from tbone.db import DocumentValidationError, DuplicateKeyError, create_collection
+from tbone.db.models import MongoCollectionMixin
 
-from .models import Author, Book, Ticket
+from .models import Author, Book, Person, Review, Ticket
 
 
 async def test_duplicate_primary_key_names_index_and_key(db: Any) -> None:
@@ -93,3 +94,39 @@ async def test_a_document_missing_a_required_field(db: Any) -> None:
     with pytest.raises(DocumentValidationError, match=str(doc_id)) as info:
         await Book.get(db, {})
     assert info.value.errors == [{"loc": ("title",), "msg": "Field required", "type": "missing"}]
+
+
+async def test_nested_values_are_validated_and_normalized_before_writing(db: Any) -> None:
+    book = Book(title="t", reviews=[Review(user="ann", rating=3)])
+    book.reviews[0].rating = 9
+    with pytest.raises(ValidationError) as info:
+        await book.insert(db)
+    assert info.value.errors[0]["loc"] == ("reviews", 0, "rating")
+    assert await Book.count(db) == 0
+    book.reviews[0].rating = 4
+    book.author = {"first_name": "Leo", "last_name": "Tolstoy"}  # type: ignore[assignment]
+    await book.insert(db)
+    assert book.author == Person(first_name="Leo", last_name="Tolstoy")
+    review = book.reviews[0]
+    await book.save(db)
+    assert book.reviews[0] is review  # valid instances are kept, not rebuilt
+
+
+class Period(Model, MongoCollectionMixin):
+    start: int
+    end: int
+
+    class Meta:
+        name = "periods"
+
+    def clean(self) -> None:
+        if self.end < self.start:
+            raise ValueError("end before start")
+
+
+async def test_model_level_clean_runs_before_writing(db: Any) -> None:
+    period = Period(start=1, end=2)
+    period.end = 0
+    with pytest.raises(ValidationError, match="end before start"):
+        await period.insert(db)
+    assert await Period.count(db) == 0

@@ -23,18 +23,17 @@ rather than being silently kept as it was.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import CollectionInvalid, OperationFailure
 
 from tbone.data.errors import ConfigurationError
 from tbone.db.bsonmap import codec_options_for
-from tbone.db.types import Collection, Database
+from tbone.db.types import Collection, Database, HasOptions
 
 if TYPE_CHECKING:
     from tbone.data.models import Model
-    from tbone.data.options import ModelOptions
 
 __all__ = ["IndexSpec", "create_collection", "index_specs", "model_collection", "pk_key"]
 
@@ -43,19 +42,13 @@ _NAMESPACE_EXISTS = 48
 IndexSpec = tuple[list[tuple[str, Any]], dict[str, Any]]
 
 
-class _HasOptions(Protocol):
-    """A model class, or the persistence mixin standing in for one."""
-
-    _meta: ClassVar[ModelOptions]
-
-
-def model_collection(db: Database, model: type[_HasOptions]) -> Collection:
+def model_collection(db: Database, model: type[HasOptions]) -> Collection:
     """``model``'s collection in ``db``, opened with tbone's codec options."""
     name = model._meta.collection_name()
     return db.get_collection(name, codec_options=codec_options_for(db.codec_options))
 
 
-def pk_key(model: type[_HasOptions]) -> str:
+def pk_key(model: type[HasOptions]) -> str:
     """The database key of ``model``'s primary key (``_id`` when it has none)."""
     field = model._meta.pk_field
     return "_id" if field is None else field.data_key

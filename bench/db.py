@@ -1,0 +1,246 @@
+"""Persistence benchmark: tbone.db vs raw pymongo, side by side, on SecantusDB.
+
+SecantusDB runs as a separate process (``secantusd-py``) on 127.0.0.1, so the
+server does not share the client's interpreter. Three operations, each through
+tbone (``MongoCollectionMixin`` on a ``connect()`` database) and through raw
+pymongo (``AsyncMongoClient``, plain dicts):
+
+  insert    1,000 ``insert_one`` of a Book (tbone: validate, export, encode)
+  find_one  1,000 ``find_one`` by ``_id`` (tbone: build the model)
+  find      one ``find`` of all 1,000 documents (tbone: build 1,000 models)
+
+Each round runs both sides on fresh collections, interleaving single
+operations (and alternating which side goes first) so that drift and load
+from other processes hit both alike; the table shows the median of the rounds
+and the ratio tbone / pymongo (target: at most 1.15). Before each side's
+whole-collection find the garbage collector runs, so neither side pays for
+collecting the other's (or the set-up's) garbage.
+
+Run: ``.venv/bin/python bench/db.py [--rounds 7] [--count 1000]``, or with
+``--uri mongodb://...`` to use a running server instead of starting one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bson import Decimal128, ObjectId
+from pymongo import AsyncMongoClient
+
+from tbone.data import Field, Model
+from tbone.db import connect
+from tbone.db.models import MongoCollectionMixin
+
+# -- the document ----------------------------------------------------------------
+
+
+class Person(Model):
+    first_name: str
+    last_name: str
+    age: int | None = Field(default=None, min=0)
+
+
+class Review(Model):
+    user: str
+    rating: int = Field(min=1, max=5)
+    text: str = ""
+
+
+class Book(Model, MongoCollectionMixin):
+    _id: ObjectId | None = Field(default=None, primary_key=True)
+    title: str
+    isbn: str | None = None
+    pages: int = Field(min=1)
+    price: Decimal
+    published: datetime
+    tags: list[str] = Field(default_factory=list)
+    author: Person
+    reviews: list[Review] = Field(default_factory=list)
+
+    class Meta:
+        name = "tbone_books"
+
+
+def raw_document(i: int) -> dict[str, Any]:
+    """What a raw pymongo user stores: the same fields, BSON types made by hand."""
+    return {
+        "title": f"War and Peace, volume {i}",
+        "isbn": f"978-0-19-{i:06d}",
+        "pages": 1225,
+        "price": Decimal128("34.77"),
+        "published": datetime(1869, 1, 1, 12, 30, tzinfo=UTC) + timedelta(days=i),
+        "tags": ["novel", "history", "russia", "classic"],
+        "author": {"first_name": "Leo", "last_name": "Tolstoy", "age": 82},
+        "reviews": [
+            {"user": f"reader{r}", "rating": 1 + r % 5, "text": "A long but rewarding read. " * 3}
+            for r in range(3)
+        ],
+    }
+
+
+def model(i: int) -> Book:
+    doc = raw_document(i)
+    doc["price"] = Decimal("34.77")
+    return Book.from_data(doc)
+
+
+# -- the two sides ---------------------------------------------------------------
+#
+# Single operations are interleaved one by one (tbone, pymongo, pymongo, tbone...)
+# so both sides meet the same server state and the same load from other
+# processes; the whole-collection find alternates per round.
+
+Timings = dict[str, float]
+
+
+class Clock:
+    """Time awaited operations per side; ``turn`` flips who goes first."""
+
+    def __init__(self) -> None:
+        self.spent = {"tbone": 0.0, "pymongo": 0.0}
+
+    async def time(self, side: str, operation: Awaitable[Any]) -> Any:
+        start = time.perf_counter()
+        result = await operation
+        self.spent[side] += time.perf_counter() - start
+        return result
+
+
+async def one_round(tbone_db: Any, raw_db: Any, count: int, tbone_first: bool) -> dict[str, Timings]:
+    raw = raw_db["raw_books"]
+    await tbone_db.drop_collection("tbone_books")
+    await raw.drop()
+    books = [model(i) for i in range(count)]
+    docs = [raw_document(i) for i in range(count)]
+    out: dict[str, Timings] = {"tbone": {}, "pymongo": {}}
+
+    clock = Clock()
+    for i, (book, doc) in enumerate(zip(books, docs, strict=True)):
+        first = (i % 2 == 0) == tbone_first
+        pair = [("tbone", book.insert(tbone_db)), ("pymongo", raw.insert_one(doc))]
+        for side, operation in pair if first else pair[::-1]:
+            await clock.time(side, operation)
+    for side in out:
+        out[side]["insert"] = clock.spent[side]
+
+    clock = Clock()
+    for i, (book, doc) in enumerate(zip(books, docs, strict=True)):
+        first = (i % 2 == 0) == tbone_first
+        pair = [
+            ("tbone", Book.find_one(tbone_db, {"_id": book._id})),
+            ("pymongo", raw.find_one({"_id": doc["_id"]})),
+        ]
+        for side, operation in pair if first else pair[::-1]:
+            found = await clock.time(side, operation)
+            assert found is not None
+    for side in out:
+        out[side]["find_one"] = clock.spent[side]
+
+    clock = Clock()
+    pair = [("tbone", Book.find(Book.get_cursor(tbone_db))), ("pymongo", raw.find({}).to_list())]
+    for side, operation in pair if tbone_first else pair[::-1]:
+        gc.collect()  # neither side pays for the garbage of the other (or of the set-up)
+        everything = await clock.time(side, operation)
+        assert len(everything) == count
+        del everything
+    for side in out:
+        out[side]["find"] = clock.spent[side]
+    return out
+
+
+# -- the server ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def secantus_process() -> Iterator[str]:
+    """Start ``secantusd-py`` on 127.0.0.1 with in-memory storage; yield its URI."""
+    exe = shutil.which("secantusd-py", path=os.path.dirname(sys.executable)) or shutil.which("secantusd-py")
+    if exe is None:
+        raise SystemExit("secantusd-py not found: install the dev extra (SecantusDB)")
+    port = _free_port()
+    args = [exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"]
+    proc = subprocess.Popen([*args, "--log-level", "ERROR"], stdout=subprocess.DEVNULL)
+    try:
+        yield f"mongodb://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _wait_for(client: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.admin.command("ping")
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+# -- main ------------------------------------------------------------------------
+
+
+async def bench(uri: str, rounds: int, count: int) -> None:
+    tbone_db = connect(uri=uri, name="tbone_bench", serverSelectionTimeoutMS=30000)
+    raw_client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
+    raw_db = raw_client["tbone_bench"]
+    await _wait_for(raw_client)
+    await one_round(tbone_db, raw_db, 50, True)  # warm-up: connections, compiled model code
+    results: dict[str, list[Timings]] = {"tbone": [], "pymongo": []}
+    for round_no in range(rounds):
+        timings = await one_round(tbone_db, raw_db, count, tbone_first=round_no % 2 == 0)
+        for side, spent in timings.items():
+            results[side].append(spent)
+    await raw_client.drop_database("tbone_bench")
+    await raw_client.close()
+    await tbone_db.client.close()
+
+    print(f"SecantusDB (separate process), {count:,} documents, median of {rounds} rounds")
+    print(f"{'operation':<10} {'tbone ms':>10} {'pymongo ms':>11} {'ratio':>7}")
+    for op in ("insert", "find_one", "find"):
+        ours = statistics.median(t[op] for t in results["tbone"]) * 1e3
+        theirs = statistics.median(t[op] for t in results["pymongo"]) * 1e3
+        print(f"{op:<10} {ours:>10.1f} {theirs:>11.1f} {ours / theirs:>6.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--uri", default=None, help="use this server instead of starting SecantusDB")
+    args = parser.parse_args()
+    if args.uri:
+        asyncio.run(bench(args.uri, args.rounds, args.count))
+        return
+    with secantus_process() as uri:
+        asyncio.run(bench(uri, args.rounds, args.count))
+
+
+if __name__ == "__main__":
+    main()
