@@ -19,13 +19,16 @@ response is kept out of the event too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pymongo.errors import DuplicateKeyError
 
 from tbone.db.errors import DocumentValidationError, DoesNotExist
-from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, NotFound
+from tbone.db.errors import DuplicateKeyError as StoredDuplicateKeyError
+from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, NotFound
+from tbone.resources.http import Response
 from tbone.resources.models import M, ModelResource
 from tbone.resources.query import ListQuery, parse_list_query
 
@@ -46,6 +49,23 @@ def make_channel(channel_class: Any, db: Any) -> Any:
     return channel_class(name="pubsub", db=db)
 
 
+logger = logging.getLogger("tbone.resources.mongo")
+
+
+def conflict(exc: DuplicateKeyError, model: str) -> Conflict:
+    """The client's view of a duplicate key: which field values are taken, as
+    field errors; index and collection names stay in the server's log."""
+    key = exc.key_value if isinstance(exc, StoredDuplicateKeyError) else None
+    if not key:
+        return Conflict(f"A {model} with the same unique value already exists")
+    values = ", ".join(f"{name}={value!r}" for name, value in key.items())
+    errors = [
+        {"loc": (name,), "msg": f"A {model} with this value already exists", "type": "duplicate_key"}
+        for name in key
+    ]
+    return Conflict(f"A {model} with {values} already exists", errors=errors)
+
+
 def _doc(obj: Any) -> Any:
     # The db layer's methods are typed on the model mixin, while resources stay
     # generic over any ``Model``: they are reached through this untyped handle.
@@ -63,6 +83,13 @@ class MongoResource(ModelResource[M]):
         # not the client's: logged, and answered with a generic 500
         DocumentValidationError: 500,
     }
+
+    async def handle(self, params: Mapping[str, str]) -> Response:
+        try:
+            return await super().handle(params)
+        except DuplicateKeyError as exc:
+            logger.info("409 for %s: %s", type(self).__name__, exc)
+            raise conflict(exc, self.model().__name__) from exc
 
     @classmethod
     def collection(cls) -> Any:
