@@ -55,7 +55,7 @@ class AioHttpResource(Resource):
                 path=request.path,
                 params=dict(request.match_info),
                 args=parse_query(request.query_string),
-                headers=Headers(request.headers.items()),
+                headers=Headers.view(request.headers),  # no copy per request
                 body=await request.read() if request.body_exists else b"",
                 native=request,
             )
@@ -67,7 +67,10 @@ class AioHttpResource(Resource):
     def build_response(cls, response: Response) -> web.Response:
         status, body, content_type = cls.render(response)
         return web.Response(
-            status=status, body=body or None, headers=response.headers, content_type=content_type
+            status=status,
+            body=body or None,
+            headers=response.headers or None,
+            content_type=content_type,
         )
 
     @classmethod

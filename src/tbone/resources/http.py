@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
 __all__ = [
@@ -23,6 +23,8 @@ __all__ = [
     "Response",
     "parse_query",
 ]
+
+_T = TypeVar("_T")
 
 #: Every verb a resource route answers; 405/501 are decided by the resource,
 #: not by the server's router, so the error bodies are always ours.
@@ -44,33 +46,85 @@ class Headers(Mapping[str, str]):
     """Read-only, case-insensitive header mapping.
 
     Built from a mapping or from ``(name, value)`` pairs; a repeated header is
-    joined with ``", "`` as RFC 9110 allows for list-valued fields.
+    joined with ``", "`` as RFC 9110 allows for list-valued fields. The HTTP
+    adapters use :meth:`view` instead, which copies nothing per request.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_source")
 
     def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
-        items: dict[str, str] = {}
-        for name, value in pairs:
-            key = name.lower()
-            items[key] = f"{items[key]}, {value}" if key in items else str(value)
-        self._items = items
+        self._source: Any = None
+        self._items: dict[str, str] | None = _joined(
+            headers.items() if isinstance(headers, Mapping) else headers
+        )
+
+    @classmethod
+    def view(cls, source: Any) -> Headers:
+        """A lazy view over a server's own multi-valued, case-insensitive headers.
+
+        ``source`` is a ``multidict.CIMultiDict``-like object (aiohttp's
+        ``request.headers``, Sanic's): lookups go to its ``getall`` and join
+        repeated values like the constructor does; iterating builds the
+        lower-cased copy once, on first use.
+        """
+        headers = cls.__new__(cls)
+        headers._source = source
+        headers._items = None
+        return headers
+
+    def _dict(self) -> dict[str, str]:
+        if self._items is None:
+            self._items = _joined(self._source.items())
+        return self._items
+
+    def _lookup(self, name: str) -> str | None:
+        if self._items is not None:
+            return self._items.get(name.lower())
+        values: list[str] | None = self._source.getall(name, None)
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else ", ".join(values)
 
     def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()]
+        value = self._lookup(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+
+    def get(self, name: str, /, default: Any = None) -> Any:
+        # Mapping.get goes through a KeyError for every absent header.
+        value = self._lookup(name)
+        return default if value is None else value
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
+        if not isinstance(name, str):
+            return False
+        if self._items is not None:
+            return name.lower() in self._items
+        return name in self._source
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self._dict())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._dict())
 
     def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
+        return f"Headers({self._dict()!r})"
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    items: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        items[key] = f"{items[key]}, {value}" if key in items else str(value)
+    return items
 
 
 def parse_query(query_string: str) -> dict[str, str]:
@@ -82,6 +136,8 @@ def parse_query(query_string: str) -> dict[str, str]:
     query args are read identically everywhere.
     """
     args: dict[str, str] = {}
+    if not query_string:  # most requests: skip parse_qsl's setup
+        return args
     for name, value in parse_qsl(query_string, keep_blank_values=True):
         args[name] = f"{args[name]},{value}" if name in args else value
     return args

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from tbone.data.errors import ConfigurationError
+from tbone.resources.authentication import NoAuthentication
 from tbone.resources.errors import (
     DEFAULT_EXCEPTION_STATUSES,
     MethodNotAllowed,
@@ -59,6 +60,8 @@ DETAIL_METHODS: Mapping[str, str] = {
 STATUSES: Mapping[str, int] = {"get": 200, "post": 201, "put": 202, "patch": 202, "delete": 204}
 
 _ENDPOINT_METHODS = {"list": LIST_METHODS, "detail": DETAIL_METHODS}
+#: HTTP method → verb (HEAD is served by the GET method).
+_VERBS_BY_METHOD = {m: m.lower() for m in ("GET", "POST", "PUT", "PATCH", "DELETE")} | {"HEAD": "get"}
 
 
 class Resource:
@@ -221,8 +224,9 @@ class Resource:
         return response
 
     async def handle(self, params: Mapping[str, str]) -> Response:
-        method = self.request.method
-        verb = "get" if method == "HEAD" else method.lower()
+        request, meta = self.request, self._meta
+        method = request.method
+        verb = _VERBS_BY_METHOD.get(method) or method.lower()
         allowed = self.allowed_verbs()
         if method == "OPTIONS":
             return self.options_response(allowed)
@@ -233,9 +237,11 @@ class Resource:
         handler = self.method_for(verb)
         if handler is None:
             raise MethodNotImplemented(f"Method {method} is not implemented on this endpoint")
-        if not await self._meta.authentication.is_authenticated(self.request):
+        auth = meta.authentication
+        # NoAuthentication always says yes: skip creating and awaiting its coroutine.
+        if type(auth) is not NoAuthentication and not await auth.is_authenticated(request):
             raise Unauthorized()
-        self.data = self.request.decode(self._meta.formatter.parse)
+        self.data = request.decode(meta.formatter.parse)
         result = await handler(**self.convert_params(params))
         return self.success_response(verb, result)
 
@@ -261,6 +267,8 @@ class Resource:
         return [*verbs, "OPTIONS"]
 
     def convert_params(self, params: Mapping[str, str]) -> dict[str, Any]:
+        if len(params) == 1 and "pk" in params:  # the detail route
+            return {"pk": self.to_pk(params["pk"])}
         return {k: self.to_pk(v) if k == "pk" else v for k, v in params.items()}
 
     def to_pk(self, value: str) -> Any:
@@ -269,10 +277,16 @@ class Resource:
 
     def success_response(self, verb: str, result: Any) -> Response:
         status = STATUSES[verb]
-        if verb == "get" and self.endpoint == "detail" and result is None:
+        endpoint = self.endpoint
+        if verb == "get" and endpoint == "detail" and result is None:
             raise NotFound()
-        outgoing = {"list": self._meta.outgoing_list, "detail": self._meta.outgoing_detail}
-        if status == HTTPStatus.NO_CONTENT or verb not in outgoing.get(self.endpoint, VERBS):
+        if endpoint == "detail":
+            outgoing = self._meta.outgoing_detail
+        elif endpoint == "list":
+            outgoing = self._meta.outgoing_list
+        else:
+            outgoing = VERBS
+        if status == 204 or verb not in outgoing:
             return Response(status)
         return Response(status, self.prepare_payload(verb, result))
 
@@ -306,14 +320,18 @@ class Resource:
         return None
 
     def href(self, pk: Any) -> str:
-        return f"{self.base_url}{quote(str(pk), safe='')}/"
+        text = str(pk)
+        if not (text.isascii() and text.isalnum()):  # ints and ObjectIds need no quoting
+            text = quote(text, safe="")
+        return f"{self.base_url}{text}/"
 
     def add_hypermedia(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A copy of ``obj`` with ``_links.self.href``; unchanged without a pk."""
         pk = self.object_pk(obj)
         if pk is None:
             return obj
-        links = {**obj.get("_links", {}), "self": {"href": self.href(pk)}}
+        link = {"href": self.href(pk)}
+        links = {**obj["_links"], "self": link} if "_links" in obj else {"self": link}
         return {**obj, "_links": links}
 
     # -- CORS ---------------------------------------------------------------
@@ -333,9 +351,10 @@ class Resource:
         return Response(HTTPStatus.NO_CONTENT, None, headers)
 
     def add_cors_headers(self, response: Response) -> None:
-        cors, origin = self._meta.cors, self.request.headers.get("Origin")
+        cors = self._meta.cors
         if cors is None:
             return
+        origin = self.request.headers.get("Origin")
         if "*" in cors.allow_origins and not cors.allow_credentials:
             response.headers["Access-Control-Allow-Origin"] = "*"
         elif origin and cors.allows(origin):

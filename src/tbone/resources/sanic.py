@@ -54,7 +54,7 @@ class SanicResource(Resource):
                 path=request.path,
                 params={k: unquote(v) for k, v in params.items()},
                 args=parse_query(request.query_string),
-                headers=Headers(request.headers.items()),
+                headers=Headers.view(request.headers),  # no copy per request
                 body=request.body or b"",
                 native=request,
             )
