@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
 from tbone.dispatch import EncodedMessage
+from tbone.dispatch.encoding import EncodedBatch
 
 
 class ListCarrier:
@@ -53,6 +56,29 @@ class StreamListCarrier(ListCarrier):
     def abort(self) -> None:
         self.aborted = True
         self.alive = False
+
+
+class BatchListCarrier(StreamListCarrier):
+    """A BatchCarrier: records each batch it is handed (one "write" each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[EncodedBatch] = []
+        self.writes: list[bytes] = []
+
+    def send_batch(self, batch: EncodedBatch) -> bool:
+        if not self.alive:
+            return False
+        self.batches.append(batch)
+        self.writes.append(batch.frames)
+        self.encoded.extend(message.payload for message in batch)
+        return True
+
+    def data(self) -> list[Any]:
+        return [orjson.loads(payload)["payload"]["data"] for payload in self.encoded]
+
+    def names(self) -> list[str]:
+        return [orjson.loads(payload)["payload"]["name"] for payload in self.encoded]
 
 
 class FailingCarrier:

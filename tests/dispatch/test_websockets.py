@@ -117,6 +117,57 @@ async def test_large_events_use_long_frames(kind: str, session: aiohttp.ClientSe
         assert running.carriers
 
 
+async def test_a_burst_reaches_each_subscriber_in_order_exactly_once(
+    kind: str, session: aiohttp.ClientSession
+) -> None:
+    """Events published back to back are coalesced into few writes per
+    connection; each client still reads every one of its events, once, in order."""
+    channel = MemoryChannel(name=f"ws-burst-{kind}")
+    mux = WebsocketMultiplexer(channel=channel)
+    async with serve(kind, mux) as running:
+        both, only_a = await session.ws_connect(running.url), await session.ws_connect(running.url)
+        await call(both, {"type": "subscribe", "event": "a"})
+        await call(both, {"type": "subscribe", "event": "b"})
+        await call(only_a, {"type": "subscribe", "event": "a"})
+        events = [("a" if n % 4 else "b", {"n": n, "pad": "x" * (n % 3) * 500}) for n in range(400)]
+        for key, data in events:
+            await channel.publish(key, data)
+
+        async def receive(ws: aiohttp.ClientWebSocketResponse, count: int) -> list[tuple[str, int]]:
+            got = []
+            for _ in range(count):
+                message = orjson.loads(await ws.receive_str())
+                got.append((message["payload"]["name"], message["payload"]["data"]["n"]))
+            return got
+
+        async with asyncio.timeout(10):
+            assert await receive(both, 400) == [(key, data["n"]) for key, data in events]
+            assert await receive(only_a, 300) == [("a", data["n"]) for key, data in events if key == "a"]
+        assert await call(only_a, {"type": "ping"}) == {"type": "pong"}  # nothing more was queued
+        assert await call(both, {"type": "ping"}) == {"type": "pong"}
+        await both.close()
+        await only_a.close()
+
+
+async def test_compressed_connections_get_events_through_the_server_library(
+    kind: str, session: aiohttp.ClientSession
+) -> None:
+    """With permessage-deflate (aiohttp negotiates it; Sanic never does), frames
+    cannot be shared: events go through the library's own send, in order."""
+    channel = MemoryChannel(name=f"ws-deflate-{kind}")
+    mux = WebsocketMultiplexer(channel=channel)
+    async with serve(kind, mux) as running, session.ws_connect(running.url, compress=15) as ws:
+        await call(ws, {"type": "subscribe", "event": "e"})
+        (carrier,) = running.carriers
+        assert carrier.raw_frames is (kind == "sanic")
+        for n in range(300):
+            await channel.publish("e", {"n": n, "text": "compressible " * 20})
+        async with asyncio.timeout(10):
+            got = [orjson.loads(await ws.receive_str())["payload"]["data"]["n"] for _ in range(300)]
+        assert got == list(range(300))
+        assert await call(ws, {"type": "ping"}) == {"type": "pong"}
+
+
 def handshake(port: int) -> bytes:
     key = base64.b64encode(os.urandom(16)).decode()
     return (

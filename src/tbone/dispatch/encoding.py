@@ -4,17 +4,22 @@ Fan-out cost is dominated by per-subscriber work, so an event is turned into
 JSON bytes exactly once (orjson), and, for carriers that can write raw
 websocket frames, into one unmasked server-to-client text frame, also once.
 Every subscriber is then handed the same immutable bytes.
+
+When several events are pending at once, an ``EncodedBatch`` strings their
+frames together (once per batch) so that a subscriber gets all of them with a
+single write: one system call instead of one per event.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
 import orjson
 
-__all__ = ["EncodedMessage", "dumps", "event_message", "text_frame"]
+__all__ = ["EncodedBatch", "EncodedMessage", "dumps", "event_message", "text_frame"]
 
 _OPCODE_TEXT_FIN = 0x81
 
@@ -73,3 +78,36 @@ class EncodedMessage:
 def event_message(name: str, data: Any = None) -> EncodedMessage:
     """The message every subscriber of event ``name`` receives."""
     return EncodedMessage({"type": "event", "payload": {"name": name, "data": data}})
+
+
+class EncodedBatch:
+    """Consecutive messages for one subscriber, in order, sent as one write.
+
+    ``messages`` are the ``EncodedMessage`` objects (shared with every other
+    batch holding them), ``frames`` the concatenation of their websocket
+    frames, built at most once however many subscribers receive the batch.
+    Several frames back to back in one write are what a websocket peer reads
+    anyway: TCP has no message boundaries.
+    """
+
+    __slots__ = ("__dict__", "messages", "nbytes")
+
+    def __init__(self, messages: Iterable[EncodedMessage]) -> None:
+        self.messages = tuple(messages)
+        #: Bytes of JSON payload in the batch (what an outbox would hold).
+        self.nbytes = sum(len(message.payload) for message in self.messages)
+
+    def __repr__(self) -> str:
+        return f"<EncodedBatch of {len(self.messages)} messages, {self.nbytes} bytes>"
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __iter__(self) -> Iterator[EncodedMessage]:
+        return iter(self.messages)
+
+    @cached_property
+    def frames(self) -> bytes:
+        if len(self.messages) == 1:
+            return self.messages[0].frame
+        return b"".join([message.frame for message in self.messages])

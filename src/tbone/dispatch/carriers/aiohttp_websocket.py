@@ -6,6 +6,8 @@ frame, shared by all subscribers, straight into the connection's transport:
 no per-subscriber encoding, framing or awaiting. With compression, frames
 depend on each connection's compressor state, so messages go through
 aiohttp's own ``send_str`` from a per-connection ``Outbox`` instead.
+``send_batch`` writes the frames of several pending events at once (one
+system call for all of them).
 
 The transport is reached through the response's writer (``ws._writer``), an
 aiohttp internal; if a future aiohttp moves it, the carrier falls back to the
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from tbone.dispatch.carriers.outbox import Outbox
-from tbone.dispatch.encoding import EncodedMessage
+from tbone.dispatch.encoding import EncodedBatch, EncodedMessage
 
 if TYPE_CHECKING:
     from tbone.dispatch.multiplexer import WebsocketMultiplexer
@@ -37,15 +39,22 @@ class AioHttpWebSocketCarrier:
     def __init__(self, ws: web.WebSocketResponse, *, send_timeout: float = 10.0) -> None:
         self.ws = ws
         self._outbox = Outbox(self._send_text, timeout=send_timeout)
+        self._writer: Any = None
+        self._raw_transport: asyncio.Transport | None = None
 
     def __repr__(self) -> str:
         return f"<AioHttpWebSocketCarrier {self.ws.get_extra_info('peername')!r}>"
 
     def _transport(self) -> asyncio.Transport | None:
-        writer = getattr(self.ws, "_writer", None)
-        transport = getattr(writer, "transport", None)
-        if not isinstance(transport, asyncio.Transport):
-            return None
+        transport = self._raw_transport
+        if transport is None:
+            # Looked up once: the response's writer and its transport are set
+            # by ``prepare`` and never replaced.
+            writer = getattr(self.ws, "_writer", None)
+            transport = getattr(writer, "transport", None)
+            if not isinstance(transport, asyncio.Transport):
+                return None
+            self._writer, self._raw_transport = writer, transport
         return transport
 
     @property
@@ -66,17 +75,32 @@ class AioHttpWebSocketCarrier:
             return False
         return True
 
-    def send_encoded(self, message: EncodedMessage) -> bool:
+    def _route(self) -> asyncio.Transport | bool:
+        """Where messages go now: the transport (frames written directly),
+        ``True`` for the outbox, ``False`` when the peer is gone."""
         ws = self.ws
         if ws.closed or self._outbox.failed:
             return False
         transport = self._transport()
         if ws.compress or transport is None or self._outbox.pending_bytes:
             # Keep order: once something waits in the outbox, queue behind it.
-            return self._outbox.put(message)
-        if transport.is_closing() or getattr(getattr(ws, "_writer", None), "_closing", False):
+            return True
+        if transport.is_closing() or getattr(self._writer, "_closing", False):
             return False
-        transport.write(message.frame)
+        return transport
+
+    def send_encoded(self, message: EncodedMessage) -> bool:
+        route = self._route()
+        if isinstance(route, bool):
+            return route and self._outbox.put(message)
+        route.write(message.frame)
+        return True
+
+    def send_batch(self, batch: EncodedBatch) -> bool:
+        route = self._route()
+        if isinstance(route, bool):
+            return route and self._outbox.put_all(batch.messages)
+        route.write(batch.frames)  # every frame of the batch, one write
         return True
 
     def write_buffer_size(self) -> int:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from tbone.dispatch.encoding import EncodedMessage
+from tbone.dispatch.encoding import EncodedBatch, EncodedMessage
 
-__all__ = ["Carrier", "StreamCarrier"]
+__all__ = ["BatchCarrier", "Carrier", "StreamCarrier"]
 
 
 @runtime_checkable
@@ -46,4 +46,21 @@ class StreamCarrier(Carrier, Protocol):
 
     def abort(self) -> None:
         """Drop the connection at once (used when the fan-out gives up on it)."""
+        ...
+
+
+@runtime_checkable
+class BatchCarrier(StreamCarrier, Protocol):
+    """A stream carrier that can also take several messages in one write.
+
+    When events queue up faster than they are fanned out, the channel hands
+    each subscriber all of its pending messages at once, and a carrier that
+    implements ``send_batch`` writes their frames (``batch.frames``) with a
+    single call, one system call per subscriber per batch instead of one per
+    event. Optional: other stream carriers get ``send_encoded`` once per
+    message of the batch, in order.
+    """
+
+    def send_batch(self, batch: EncodedBatch) -> bool:
+        """Queue every message of ``batch``, in order, without blocking; ``False`` if the peer is gone."""
         ...

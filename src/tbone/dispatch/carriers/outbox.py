@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from tbone.dispatch.encoding import EncodedMessage
 
@@ -56,6 +56,17 @@ class Outbox:
         self._queue.append(message)
         self.pending_bytes += len(message)
         if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        return True
+
+    def put_all(self, messages: Iterable[EncodedMessage]) -> bool:
+        """Queue ``messages`` in order; ``False`` once the outbox has failed."""
+        if self.failed:
+            return False
+        for message in messages:
+            self._queue.append(message)
+            self.pending_bytes += len(message)
+        if self._queue and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._drain())
         return True
 

@@ -6,6 +6,8 @@ compressed. So ``send_encoded`` can write the event's prebuilt frame, shared
 by all subscribers, directly to the connection's transport while the
 protocol is OPEN. Should an extension ever be negotiated, messages go
 through Sanic's own ``send`` from a per-connection ``Outbox`` instead.
+``send_batch`` writes the frames of several pending events at once (one
+system call for all of them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
 from tbone.dispatch.carriers.outbox import Outbox
-from tbone.dispatch.encoding import EncodedMessage
+from tbone.dispatch.encoding import EncodedBatch, EncodedMessage
 
 if TYPE_CHECKING:
     from tbone.dispatch.multiplexer import WebsocketMultiplexer
@@ -64,15 +66,31 @@ class SanicWebSocketCarrier:
             return False
         return True
 
-    def send_encoded(self, message: EncodedMessage) -> bool:
+    def _route(self) -> asyncio.Transport | bool:
+        """Where messages go now: the transport (frames written directly),
+        ``True`` for the outbox, ``False`` when the peer is gone."""
         if not self._open() or self._outbox.failed:
             return False
         transport = self._transport()
         if transport is None or self.ws.ws_proto.extensions or self._outbox.pending_bytes:
-            return self._outbox.put(message)
+            # Keep order: once something waits in the outbox, queue behind it.
+            return True
         if transport.is_closing():
             return False
-        transport.write(message.frame)
+        return transport
+
+    def send_encoded(self, message: EncodedMessage) -> bool:
+        route = self._route()
+        if isinstance(route, bool):
+            return route and self._outbox.put(message)
+        route.write(message.frame)
+        return True
+
+    def send_batch(self, batch: EncodedBatch) -> bool:
+        route = self._route()
+        if isinstance(route, bool):
+            return route and self._outbox.put_all(batch.messages)
+        route.write(batch.frames)  # every frame of the batch, one write
         return True
 
     def write_buffer_size(self) -> int:

@@ -2,7 +2,9 @@
 
 ``publish`` only enqueues, so a publisher (a request handler) never pays for
 the fan-out; one background task per channel takes events off the queue and
-hands them to the ``Fanout``.
+hands them to the ``Fanout``: everything pending at once (up to
+``MAX_BATCH`` events) as one batch, so that a burst of events costs each
+subscriber one write rather than one per event.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from tbone.dispatch.channels.fanout import (
 )
 
 __all__ = ["MemoryChannel"]
+
+#: Most events taken off the queue for one fan-out; after that many, the task
+#: lets the event loop run before taking more.
+MAX_BATCH = 1024
 
 
 class MemoryChannel:
@@ -119,6 +125,11 @@ class MemoryChannel:
         self.fanout.close()
 
     async def _run(self, queue: asyncio.Queue[tuple[str, Any]]) -> None:
+        publish_batch = self.fanout.publish_batch
         while True:
-            key, data = await queue.get()
-            self.fanout.publish(key, data)
+            events = [await queue.get()]
+            while not queue.empty() and len(events) < MAX_BATCH:
+                events.append(queue.get_nowait())
+            publish_batch(events)
+            if not queue.empty():
+                await asyncio.sleep(0)  # a long burst: let the loop (and the sockets) breathe
