@@ -108,15 +108,23 @@ Timings = dict[str, float]
 
 
 class Clock:
-    """Time awaited operations per side; ``turn`` flips who goes first."""
+    """Wall time and this process's CPU time of awaited operations, per side.
+
+    The CPU time is the client's own work (tbone, the driver, the event loop),
+    which the server's speed and the machine's other load disturb much less
+    than the wall time.
+    """
 
     def __init__(self) -> None:
         self.spent = {"tbone": 0.0, "pymongo": 0.0}
+        self.cpu = {"tbone": 0.0, "pymongo": 0.0}
 
     async def time(self, side: str, operation: Awaitable[Any]) -> Any:
+        cpu = time.process_time()
         start = time.perf_counter()
         result = await operation
         self.spent[side] += time.perf_counter() - start
+        self.cpu[side] += time.process_time() - cpu
         return result
 
 
@@ -136,6 +144,7 @@ async def one_round(tbone_db: Any, raw_db: Any, count: int, tbone_first: bool) -
             await clock.time(side, operation)
     for side in out:
         out[side]["insert"] = clock.spent[side]
+        out[side]["insert cpu"] = clock.cpu[side]
 
     clock = Clock()
     for i, (book, doc) in enumerate(zip(books, docs, strict=True)):
@@ -149,6 +158,7 @@ async def one_round(tbone_db: Any, raw_db: Any, count: int, tbone_first: bool) -
             assert found is not None
     for side in out:
         out[side]["find_one"] = clock.spent[side]
+        out[side]["find_one cpu"] = clock.cpu[side]
 
     clock = Clock()
     pair = [("tbone", Book.find(Book.get_cursor(tbone_db))), ("pymongo", raw.find({}).to_list())]
@@ -159,6 +169,7 @@ async def one_round(tbone_db: Any, raw_db: Any, count: int, tbone_first: bool) -
         del everything
     for side in out:
         out[side]["find"] = clock.spent[side]
+        out[side]["find cpu"] = clock.cpu[side]
     return out
 
 
@@ -222,11 +233,16 @@ async def bench(uri: str, rounds: int, count: int) -> None:
     await tbone_db.client.close()
 
     print(f"SecantusDB (separate process), {count:,} documents, median of {rounds} rounds")
-    print(f"{'operation':<10} {'tbone ms':>10} {'pymongo ms':>11} {'ratio':>7}")
+    print(f"{'operation':<10} {'tbone ms':>10} {'pymongo ms':>11} {'ratio':>7}   client CPU ms (ratio)")
     for op in ("insert", "find_one", "find"):
         ours = statistics.median(t[op] for t in results["tbone"]) * 1e3
         theirs = statistics.median(t[op] for t in results["pymongo"]) * 1e3
-        print(f"{op:<10} {ours:>10.1f} {theirs:>11.1f} {ours / theirs:>6.2f}x")
+        cpu_ours = statistics.median(t[f"{op} cpu"] for t in results["tbone"]) * 1e3
+        cpu_theirs = statistics.median(t[f"{op} cpu"] for t in results["pymongo"]) * 1e3
+        print(
+            f"{op:<10} {ours:>10.1f} {theirs:>11.1f} {ours / theirs:>6.2f}x"
+            f"   {cpu_ours:.1f} vs {cpu_theirs:.1f} ({cpu_ours / cpu_theirs:.2f}x)"
+        )
 
 
 def main() -> None:
