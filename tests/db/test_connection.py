@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from bson.binary import UuidRepresentation
@@ -42,15 +43,18 @@ async def test_raw_queries_through_connect_take_natives(database: AsyncDatabase[
     assert raw is not None and raw["uid"] == book.uid  # a UUID, not a Binary
 
 
+def _with_path(uri: str, path: str) -> str:
+    return urlsplit(uri)._replace(path=path).geturl()
+
+
 async def test_database_name_from_the_uri(mongo_uri: str) -> None:
-    base, _, query = mongo_uri.partition("?")
-    db = connect(uri=base.rstrip("/") + "/fromuri" + (f"?{query}" if query else ""))
+    db = connect(uri=_with_path(mongo_uri, "/fromuri"))
     try:
         assert db.name == "fromuri"
     finally:
         await db.client.close()
     with pytest.raises(ConfigurationError, match="database"):
-        connect(uri=mongo_uri)  # no name and none in the URI
+        connect(uri=_with_path(mongo_uri, "/"))  # no name and none in the URI
 
 
 async def test_client_options_override_the_defaults(mongo_uri: str) -> None:
