@@ -20,6 +20,7 @@ MUST_HAVE_EXAMPLES = {
     "README.md",
     "docs/data.md",
     "docs/dispatch.md",
+    "docs/persistency.md",
     "docs/resources.md",
     "docs/testing.md",
     "docs/websocket.md",
