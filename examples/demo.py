@@ -1,4 +1,4 @@
-"""``make demo``: serve the blog API (examples/blog) until Ctrl-C.
+"""``make demo``: serve the blog API (examples/blog), HTTP and websocket, until Ctrl-C.
 
 Uses ``MONGODB_URI`` when set, else an embedded SecantusDB in a temporary
 directory. Binds 127.0.0.1 on ``$PORT`` (default 8080), or on a free port when
@@ -15,7 +15,8 @@ import socket
 
 from aiohttp import web
 
-from examples.blog import create_app, seed
+from examples.blog import seed
+from examples.blog.websocket import create_live_app
 from tbone.db import connect
 from tbone.testing import embedded_mongo
 
@@ -43,7 +44,7 @@ async def serve(uri: str, port: int, stop: asyncio.Event | None = None, name: st
     """Seed the blog, serve it, print how to try it; run until ``stop`` is set."""
     db = connect(uri, name)
     posts = await seed(db)
-    runner = web.AppRunner(create_app(db), access_log=None)
+    runner = web.AppRunner(create_live_app(db), access_log=None)
     await runner.setup()
     sock = bind(port)
     try:
@@ -52,6 +53,8 @@ async def serve(uri: str, port: int, stop: asyncio.Event | None = None, name: st
         print(f"TBone blog API on {url}/api/posts/  ({len(posts)} posts loaded; Ctrl-C stops it)")
         print(f"Try:  curl '{url}/api/posts/?tags=howto&order_by=title&fields=title,tags'")
         print(f'      curl -X POST {url}/api/posts/ -d \'{{"title": "Mine", "slug": "mine"}}\'')
+        ws_url = url.replace("http", "ws", 1) + "/ws"
+        print(f'Live: {ws_url}  send {{"type": "subscribe", "event": "resource_create"}}, then POST a post')
         await (stop or asyncio.Event()).wait()
     finally:
         await runner.cleanup()

@@ -12,6 +12,8 @@ import pytest
 from examples.demo import bind, serve
 from pymongo import AsyncMongoClient
 
+from tbone.testing import WebSocketTestClient
+
 
 def test_bind_falls_back_to_a_free_port() -> None:
     with contextlib.closing(bind(0)) as taken:
@@ -34,6 +36,10 @@ async def test_demo_serves_the_blog(mongo_uri: str, capsys: pytest.CaptureFixtur
         async with aiohttp.ClientSession() as http, http.get(f"{match.group(1)}/api/posts/") as resp:
             assert resp.status == 200
             assert (await resp.json())["meta"]["total_count"] == 3
+        ws_url = match.group(1).replace("http", "ws", 1) + "/ws"
+        async with await WebSocketTestClient.connect(ws_url) as ws:
+            status, listing = await ws.request("GET", "/api/posts/?fields=title")
+            assert status == 200 and listing["meta"]["total_count"] == 3
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
