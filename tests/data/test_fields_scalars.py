@@ -6,9 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from bson import Decimal128
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tbone.data import Model
+from tbone.data import Field, Model
 from tbone.data.fields import BooleanField, DecimalField, FloatField, IntegerField, StringField
+from tbone.data.fields.scalars import _decimal128_to_decimal_portable, decimal128_to_decimal
 
 from .helpers import types
 
@@ -56,6 +60,8 @@ def test_annotations_map_to_field_classes() -> None:
         ("d", 3, Decimal(3)),
         ("d", 0.1, Decimal("0.1")),
         ("d", Decimal("1.1"), Decimal("1.1")),
+        ("d", Decimal128("34.770"), Decimal("34.770")),  # what MongoDB returns
+        ("d", Decimal128("-0E-3"), Decimal("-0E-3")),
     ],
 )
 def test_accepts_primitive_forms(name: str, raw: Any, expected: Any) -> None:
@@ -98,6 +104,8 @@ def test_accepts_primitive_forms(name: str, raw: Any, expected: Any) -> None:
         ("d", Decimal("NaN"), "finite_number"),
         ("d", Decimal("Infinity"), "finite_number"),
         ("d", "Infinity", "finite_number"),
+        ("d", Decimal128("NaN"), "finite_number"),
+        ("d", Decimal128("-Infinity"), "finite_number"),
         ("d", [], "decimal_type"),
     ],
 )
@@ -143,3 +151,68 @@ def test_export_of_scalars() -> None:
     assert m.export_data(native=True) == {"s": "a", "i": 1, "f": 1.5, "b": True, "d": Decimal("1.10")}
     # Decimal exports as a string so no precision is lost in JSON
     assert m.export_data(native=False) == {"s": "a", "i": 1, "f": 1.5, "b": True, "d": "1.10"}
+
+
+# -- Decimal128 (MongoDB's decimal) ------------------------------------------------
+
+SPECIAL = ["0", "-0", "0E-10", "-1.5E+300", "1E-6143", "9999999999999999999999999999999999E6111"]
+SPECIAL += ["Infinity", "-Infinity", "NaN", "123456789.0000", "-0.00", "1E+6144"]
+CONVERTERS = [decimal128_to_decimal, _decimal128_to_decimal_portable]
+
+
+@pytest.mark.parametrize("convert", CONVERTERS)
+@pytest.mark.parametrize("text", SPECIAL)
+def test_decimal128_conversion_matches_the_driver(text: str, convert: Any) -> None:
+    value = Decimal128(text)
+    assert str(convert(value)) == str(value.to_decimal())
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_decimal128_conversion_round_trips(number: Decimal) -> None:
+    try:
+        stored = Decimal128(number)
+    except Exception:  # beyond Decimal128's 34 digits: the driver refuses it
+        return
+    for convert in CONVERTERS:
+        assert str(convert(stored)) == str(stored.to_decimal())
+
+
+class Priced(Model):
+    price: Decimal
+    discount: Decimal | None = Field(default=None, min=0, max=1)
+    history: list[Decimal] = Field(default_factory=list)
+    rates: dict[str, Decimal] = Field(default_factory=dict)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_decimal128_coerces_exactly_everywhere(number: Decimal) -> None:
+    try:
+        stored = Decimal128(number)
+    except Exception:
+        return
+    expected = stored.to_decimal()
+    built = Priced.from_data({"price": stored, "history": [stored], "rates": {"x": stored}})
+    for value in (built.price, built.history[0], built.rates["x"], DecimalField().to_python(stored)):
+        assert type(value) is Decimal and str(value) == str(expected)  # precision and exponent kept
+
+
+def test_decimal128_meets_the_same_checks_as_a_decimal() -> None:
+    assert Priced.from_data({"price": Decimal128("1"), "discount": Decimal128("0.25")}).discount == Decimal(
+        "0.25"
+    )
+    assert types(Priced, {"price": Decimal128("1"), "discount": Decimal128("1.5")}) == ["too_large"]
+    assert types(Priced, {"price": Decimal128("1"), "discount": Decimal128("NaN")}) == ["finite_number"]
+    assert types(Priced, {"price": Decimal128("Infinity"), "history": [Decimal128("NaN")]}) == [
+        "finite_number",
+        "finite_number",
+    ]
+    assert types(Priced, {"price": Decimal128("1"), "rates": {"x": Decimal128("-Infinity")}}) == [
+        "finite_number"
+    ]
+
+
+def test_decimal128_subclass_goes_through_to_decimal() -> None:
+    class Mine(Decimal128):
+        pass
+
+    assert Priced.from_data({"price": Mine("2.50")}).price == Decimal("2.50")

@@ -26,7 +26,6 @@ from pymongo.errors import DuplicateKeyError as DriverDuplicateKeyError
 
 from tbone.data.errors import ConfigurationError, ErrorDetail, ValidationError, error_details
 from tbone.data.fields.base import BaseField
-from tbone.db.bsonmap import document_fixer
 from tbone.db.collections import model_collection
 from tbone.db.errors import DocumentValidationError, DoesNotExist, DuplicateKeyError
 from tbone.db.types import Collection, Cursor, Database
@@ -153,9 +152,6 @@ class MongoCollectionMixin:
 
     @classmethod
     def _load(cls, doc: dict[str, Any]) -> Self:
-        fix = document_fixer(cls)
-        if fix is not None:
-            fix(doc)
         try:
             return cls.from_data(doc)
         except ValidationError as exc:
@@ -328,12 +324,9 @@ class MongoCollectionMixin:
         not fit raises ``DocumentValidationError``; fields left out by a projection
         take their defaults, so a projection must keep the required ones."""
         docs: list[dict[str, Any]] = await cursor.to_list(None)
-        fix = document_fixer(cls)
         build = cls.from_data
         try:
-            if fix is None:
-                return [build(doc) for doc in docs]
-            return [build(fix(doc)) for doc in docs]
+            return [build(doc) for doc in docs]
         except ValidationError:
             return [cls._load(doc) for doc in docs]  # raises, naming the culprit
 
