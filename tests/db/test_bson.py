@@ -11,6 +11,8 @@ import pytest
 from bson import DBRef, Decimal128, ObjectId, encode
 from bson.binary import Binary, UuidRepresentation
 from bson.codec_options import CodecOptions
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tbone.data import Field, Model, Ref
 from tbone.data.fields.scalars import decimal128_to_decimal
@@ -130,6 +132,29 @@ def test_decimal128_conversion_is_tbone_datas() -> None:
     # the conversion lives in tbone.data (DecimalField takes Decimal128 itself);
     # tbone.db re-exports it. Its tests: tests/data/test_fields_scalars.py
     assert bsonmap.decimal128_to_decimal is decimal128_to_decimal
+
+
+def _encoded(convert: Any, value: Decimal) -> Any:
+    try:
+        return convert(value).bid
+    except Exception as exc:  # the same refusal either way
+        return type(exc)
+
+
+ENCODE = ["34.77", "-0.00", "0", "0E-6176", "1E-6176", "1E-6177", "1E+5", "-1.5E-300", "1E+6111"]
+ENCODE += ["1E+6112", "9" * 34, "9" * 35, "123456789012345678901234567890.1234", "1E+6145"]
+ENCODE += ["NaN", "-Infinity", "sNaN", "-0E+3", "0.000001", "1.2E-7"]
+
+
+@pytest.mark.parametrize("text", ENCODE)
+def test_decimal_encoding_matches_the_driver(text: str) -> None:
+    value = Decimal(text)
+    assert _encoded(bsonmap.decimal_to_decimal128, value) == _encoded(Decimal128, value)
+
+
+@given(st.decimals(places=None))
+def test_decimal_encoding_matches_the_driver_everywhere(number: Decimal) -> None:
+    assert _encoded(bsonmap.decimal_to_decimal128, number) == _encoded(Decimal128, number)
 
 
 def test_uuid_is_a_uuid_after_decoding() -> None:
