@@ -1,24 +1,41 @@
 """Fan-out benchmark: MemoryChannel vs a raw encode-once ``send_str`` loop.
 
 An aiohttp server runs in this process; N websocket clients live in a
-separate process (this script, re-run with ``--client``) that counts the
-frames each connection receives and reports, on its monotonic clock (shared
-with ours on Linux), when every connection has all of them. 200 events of
-about 200 bytes are published per run.
+separate process (this script, re-run with ``--client``), a lean one: a raw
+asyncio protocol per connection that only counts the bytes it receives (every
+event frame has the same length), except one connection per run, the
+checker, which parses every frame and checks ids, order and exactly-once.
+The client reports, on its monotonic clock (shared with ours on Linux), when
+every connection has all of its bytes, and how much CPU it used meanwhile, so
+that a client that cannot keep up would show.
 
-Modes:
+Modes, on the same connections and the same clients:
 
-- ``channel``: ``MemoryChannel.publish`` (encode once, frame once, one
-  non-blocking transport write per subscriber, high-water-mark watch);
+- ``channel``: ``await MemoryChannel.publish(...)`` per event (encode once,
+  frame once, non-blocking transport writes, high-water-mark watch);
 - ``raw``: ``text = orjson.dumps(event).decode()`` once per event, then
-  ``await ws.send_str(text)`` for each socket in a plain loop;
-- ``channel+stalled``: ``channel`` with one more client that never reads.
+  ``await ws.send_str(text)`` for each socket in a plain loop.
+
+Each mode is run two ways:
+
+- ``burst``: the 200 events are published back to back (no await that
+  yields in between), as a handler publishing many changes would: the
+  channel finds them all pending and coalesces them into one write per
+  subscriber (per ``batch_bytes``);
+- ``paced``: the publisher yields to the event loop after each event
+  (``await asyncio.sleep(0)``, in both modes), so the channel fans every
+  event out on its own: this isolates the frame-once path from coalescing.
+
+Then paired runs without and with one more client that never reads (in
+alternating order), channel mode, burst: the others' delivery time, and the
+stalled client being dropped.
 
 Every connection gets a small kernel send buffer (``SNDBUF``) in every mode,
 so that a client that stops reading fills the server's own write buffer
 instead of megabytes of autotuned kernel memory.
 
-Run: ``.venv/bin/python bench/fanout.py`` (about a minute).
+Run: ``.venv/bin/python bench/fanout.py`` (about a minute);
+``--sizes 1000 --repeats 5`` etc. to narrow it down.
 """
 
 from __future__ import annotations
@@ -26,12 +43,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import os
+import resource
 import socket
 import statistics
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,22 +71,38 @@ STALL_TIMEOUT = 1.0
 
 
 def event(n: int) -> dict[str, Any]:
-    return {"id": n, "title": "t" * 120, "tags": ["a", "b", "c"], "rating": 3}
+    # A fixed-width id: every frame of a run has the same length.
+    return {"id": 100_000 + n, "title": "t" * 120, "tags": ["a", "b", "c"], "rating": 3}
+
+
+def message(n: int) -> dict[str, Any]:
+    return {"type": "event", "payload": {"name": "bench", "data": event(n)}}
+
+
+def frame_size(n: int = 0) -> int:
+    payload = len(orjson.dumps(message(n)))
+    return payload + (2 if payload < 126 else 4 if payload < 65536 else 10)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --------------------------------------------------------------------- client
 
 
 class Counter(asyncio.Protocol):
-    """A websocket client that only counts the text frames it receives."""
+    """A websocket client connection that counts the bytes it receives."""
 
     def __init__(self, port: int, client: Client, stall: bool = False) -> None:
         self.port = port
         self.client = client
         self.stall = stall
-        self.buffer = bytearray()
+        self.header = bytearray()
         self.upgraded = asyncio.get_running_loop().create_future()
-        self.count = 0
+        self.received = 0
+        self.tail = b""
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -82,89 +116,148 @@ class Counter(asyncio.Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
-        buf = self.buffer
-        buf += data
         if not self.upgraded.done():
-            end = buf.find(b"\r\n\r\n")
+            self.header += data
+            end = self.header.find(b"\r\n\r\n")
             if end < 0:
                 return
-            del buf[: end + 4]
+            assert b" 101 " in self.header[:end], bytes(self.header[:end])
+            data = bytes(self.header[end + 4 :])
             self.upgraded.set_result(None)
             if self.stall and self.transport is not None:
                 self.transport.pause_reading()
                 return
-        frames = 0
+            if not data:
+                return
+        self.received += len(data)
+        self.tail = data[-256:] if len(data) >= 256 else (self.tail + data)[-256:]
+        if self.received >= self.client.expected_bytes:
+            self.client.complete(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.stall and not self.client.quitting:
+            self.client.errors.append("connection lost")
+
+
+class Checker(Counter):
+    """The one connection per run that parses every frame it receives."""
+
+    def __init__(self, port: int, client: Client) -> None:
+        super().__init__(port, client)
+        self.buffer = bytearray()
+        self.ids: list[int] = []
+
+    def data_received(self, data: bytes) -> None:
+        if not self.upgraded.done():
+            super().data_received(data)
+            return
+        buf = self.buffer
+        buf += data
         pos = 0
-        size = len(buf)
-        while size - pos >= 2:
-            length = buf[pos + 1] & 0x7F
-            header = 2
+        while len(buf) - pos >= 2:
+            assert buf[pos] == 0x81, "an unfragmented text frame"
+            length, header = buf[pos + 1] & 0x7F, 2
             if length == 126:
-                if size - pos < 4:
-                    break
-                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-                header = 4
+                length, header = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
             elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                header = 10
-            if size - pos < header + length:
+                length, header = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if len(buf) - pos < header + length:
                 break
+            body = orjson.loads(bytes(buf[pos + header : pos + header + length]))
+            self.ids.append(body["payload"]["data"]["id"] - 100_000)
             pos += header + length
-            frames += 1
         del buf[:pos]
-        if frames:
-            self.count += frames
-            self.client.received(self)
+        super().data_received(data)
 
 
 class Client:
     def __init__(self, port: int) -> None:
         self.port = port
         self.conns: list[Counter] = []
-        self.expected = 0
-        self.finished = 0
+        self.stalled: list[Counter] = []
+        self.expected_bytes = 1 << 62
+        self.expected_tail = b""
+        self.events = 0
+        self.finished: set[Counter] = set()
+        self.errors: list[str] = []
+        self.cpu = 0.0
+        self.quitting = False
 
-    async def connect(self, stall: bool = False) -> Counter:
+    async def connect(self, kind: type[Counter] = Counter, stall: bool = False) -> Counter:
         loop = asyncio.get_running_loop()
         sock = socket.socket()
         if stall:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.setblocking(False)
         await loop.sock_connect(sock, ("127.0.0.1", self.port))
-        _, proto = await loop.create_connection(lambda: Counter(self.port, self, stall), sock=sock)
+        if kind is Checker:
+            _, proto = await loop.create_connection(lambda: Checker(self.port, self), sock=sock)
+        else:
+            _, proto = await loop.create_connection(lambda: Counter(self.port, self, stall), sock=sock)
         await proto.upgraded
         return proto
 
-    def received(self, conn: Counter) -> None:
-        if conn.stall or conn.count != self.expected:
+    def arm(self, events: int) -> None:
+        self.events = events
+        stream = b"".join(frame_bytes(n) for n in range(events))
+        self.expected_bytes = len(stream)
+        self.expected_tail = stream[-256:]
+        self.finished.clear()
+        self.errors.clear()
+        for conn in self.conns:
+            conn.received = 0
+            conn.tail = b""
+            if isinstance(conn, Checker):
+                conn.ids.clear()
+                conn.buffer.clear()
+        self.cpu = cpu_seconds()
+
+    def complete(self, conn: Counter) -> None:
+        if conn.stall:
             return
-        self.finished += 1
-        if self.finished == len(self.conns):
-            print(f"done {time.monotonic()!r}", flush=True)
+        if conn.received > self.expected_bytes:
+            self.errors.append(f"{conn.received - self.expected_bytes} bytes too many")
+        elif conn.tail != self.expected_tail:
+            self.errors.append("unexpected last frame")
+        if conn in self.finished:
+            return
+        self.finished.add(conn)
+        if len(self.finished) == len(self.conns):
+            now = time.monotonic()
+            checker = self.conns[0]
+            assert isinstance(checker, Checker)
+            if checker.ids != list(range(self.events)):
+                self.errors.append("checker: ids not in order exactly once")
+            status = "ok" if not self.errors else "|".join(sorted(set(self.errors))).replace(" ", "_")
+            print(f"done {now!r} {cpu_seconds() - self.cpu:.4f} {status}", flush=True)
+
+
+def frame_bytes(n: int) -> bytes:
+    payload = orjson.dumps(message(n))
+    length = len(payload)
+    assert 126 <= length < 65536
+    return bytes([0x81, 126]) + length.to_bytes(2, "big") + payload
 
 
 async def client_main(port: int, count: int) -> None:
     client = Client(port)
-    for start in range(0, count, 100):
+    client.conns.append(await client.connect(Checker))
+    for start in range(1, count, 100):
         batch = [client.connect() for _ in range(min(100, count - start))]
         client.conns.extend(await asyncio.gather(*batch))
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    stalled: list[Counter] = []
     while (line := (await reader.readline()).decode().split()) and line != ["quit"]:
         if line[0] == "expect":
-            client.expected, client.finished = int(line[1]), 0
-            for conn in client.conns:
-                conn.count = 0
+            client.arm(int(line[1]))
             print("armed", flush=True)
         elif line[0] == "stall":
-            stalled.append(await client.connect(stall=True))
+            client.stalled.append(await client.connect(stall=True))
             print("stalled", flush=True)
-    for conn in client.conns + stalled:
+    client.quitting = True
+    for conn in client.conns + client.stalled:
         if conn.transport is not None:
             conn.transport.abort()
 
@@ -235,54 +328,83 @@ async def wait_until(predicate: Any, timeout: float = 30) -> float:
     return time.monotonic() - start
 
 
-def has_subscribers(channel: MemoryChannel, count: int) -> bool:
-    return channel.subscriber_count() == count
+class Run:
+    """What one run measured."""
+
+    def __init__(self, delivered: float, written: float, client_cpu: float, server_cpu: float) -> None:
+        self.delivered = delivered
+        self.written = written
+        self.client_cpu = client_cpu
+        self.server_cpu = server_cpu
 
 
 async def run_once(
-    server: Server, clients: Clients, mode: str, run: int
-) -> tuple[float, float, MemoryChannel | None]:
-    """One run: (delivery time seen by the clients, server time to hand
-    every message to the transports, the channel used)."""
+    server: Server, clients: Clients, mode: str, paced: bool, name: str, subscribers: int | None = None
+) -> tuple[Run, MemoryChannel | None]:
+    """One run; ``subscribers``: how many connections to subscribe (all by default)."""
     await clients.say(f"expect {EVENTS}")
     assert await clients.hear() == ["armed"]
     events = [event(n) for n in range(EVENTS)]
+    connections = server.connections[:subscribers]
     channel = None
+    last = [0.0]
+    gc.collect()
     if mode == "raw":
-        sockets = [ws for ws, _ in server.connections]
+        sockets = [ws for ws, _ in connections]
+        cpu = cpu_seconds()
         start = time.monotonic()
         for data in events:
             text = orjson.dumps({"type": "event", "payload": {"name": "bench", "data": data}}).decode()
             for ws in sockets:
                 await ws.send_str(text)
-        written = time.monotonic()
+            if paced:
+                await asyncio.sleep(0)
+        last[0] = time.monotonic()
     else:
-        channel = MemoryChannel(
-            name=f"bench-{run}", high_water_mark=HIGH_WATER_MARK, stall_timeout=STALL_TIMEOUT
-        )
-        for _, carrier in server.connections:
+        channel = MemoryChannel(name=name, high_water_mark=HIGH_WATER_MARK, stall_timeout=STALL_TIMEOUT)
+        for _, carrier in connections:
             channel.subscribe("bench", carrier)
+        # Time when the last fan-out returned (``publish`` for a Fanout
+        # without batches, as before this benchmark's first version).
         fanout = channel.fanout
-        publish = fanout.publish
-        last = [0.0]
+        attribute = "publish_batch" if hasattr(fanout, "publish_batch") else "publish"
+        fan_out = getattr(fanout, attribute)
 
-        def timed(key: str, data: Any = None) -> int:
-            sent = publish(key, data)
+        def timed(*args: Any) -> int:
+            sent: int = fan_out(*args)
             last[0] = time.monotonic()
             return sent
 
-        fanout.publish = timed  # type: ignore[method-assign]
+        setattr(fanout, attribute, timed)
+        cpu = cpu_seconds()  # after subscribing: only the delivery is counted
         start = time.monotonic()
         for data in events:
             await channel.publish("bench", data)
+            if paced:
+                await asyncio.sleep(0)
     done = await clients.hear()
+    server_cpu = cpu_seconds() - cpu
     assert done[0] == "done", done
-    if channel is not None:
-        written = last[0]
-    return float(done[1]) - start, written - start, channel
+    assert done[3] == "ok", f"{mode}: the clients saw {done[3]}"
+    return Run(float(done[1]) - start, last[0] - start, float(done[2]), server_cpu), channel
 
 
-async def bench_size(server: Server, count: int, results: dict[str, Any]) -> None:
+def median(runs: list[Run], attr: str) -> float:
+    return statistics.median(getattr(r, attr) for r in runs)
+
+
+def spread(runs: list[Run], attr: str) -> str:
+    values = [getattr(r, attr) for r in runs]
+    return f"[{min(values):.3f}-{max(values):.3f}]"
+
+
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
+async def bench_size(
+    server: Server, count: int, repeats: int, parts: list[str], results: dict[Any, Any]
+) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
@@ -293,52 +415,47 @@ async def bench_size(server: Server, count: int, results: dict[str, Any]) -> Non
         stdout=asyncio.subprocess.PIPE,
     )
     clients = Clients(process)
+    names = (f"bench-{count}-{n}" for n in range(1_000_000))
     try:
-        assert await clients.hear() == ["ready"]
+        assert await clients.hear(120) == ["ready"]
         await wait_until(lambda: len(server.connections) == count)
-        times: dict[str, list[float]] = {"channel": [], "raw": []}
-        server_times: dict[str, list[float]] = {"channel": [], "raw": []}
-        run = 0
-        for _ in range(REPEATS):
-            for mode in ("channel", "raw"):
-                run += 1
-                elapsed, written, channel = await run_once(server, clients, mode, run)
-                times[mode].append(elapsed)
-                server_times[mode].append(written)
-                if channel is not None:
+        runs: dict[tuple[str, str], list[Run]] = {}
+        for repeat in range(repeats if "compare" in parts else 0):
+            for pacing in ("burst", "paced"):
+                # Alternate which mode goes first, so that drift cancels out.
+                modes = ("channel", "raw") if repeat % 2 == 0 else ("raw", "channel")
+                for mode in modes:
+                    run, channel = await run_once(server, clients, mode, pacing == "paced", next(names))
+                    runs.setdefault((pacing, mode), []).append(run)
+                    if channel is not None:
+                        await channel.close()
+        results[count] = runs
+
+        # Paired runs without and with a (new) stalled client, in alternating order.
+        stalled: dict[str, list[Any]] = {"without": [], "with": [], "dropped_after": [], "counts": []}
+        for repeat in range(repeats if "stalled" in parts else 0):
+            order = ("without", "with") if repeat % 2 == 0 else ("with", "without")
+            for kind in order:
+                if kind == "without":
+                    run, channel = await run_once(server, clients, "channel", False, next(names), count)
+                    stalled["without"].append(run)
+                    assert channel is not None
                     await channel.close()
-        results[f"{count}"] = {mode: statistics.median(t) for mode, t in times.items()}
-        results[f"{count}-server"] = {mode: statistics.median(t) for mode, t in server_times.items()}
-        if count == max(SIZES):
-            # Paired runs, so that drift in the machine's load cancels out:
-            # without, then with, a (new) stalled client.
-            stalled: dict[str, list[Any]] = {"without": [], "with": [], "after": [], "counts": []}
-            for _ in range(REPEATS):
-                run += 1
-                elapsed, _, channel = await run_once(server, clients, "channel", run)
-                stalled["without"].append(elapsed)
-                assert channel is not None
-                await channel.close()
-                run += 1
+                    continue
                 await clients.say("stall")
                 assert await clients.hear() == ["stalled"]
                 await wait_until(lambda: len(server.connections) == count + 1)
-                elapsed, _, channel = await run_once(server, clients, "channel", run)
+                run, channel = await run_once(server, clients, "channel", False, next(names))
                 assert channel is not None
                 before = channel.subscriber_count()
-                dropped_after = await wait_until(partial(has_subscribers, channel, count))
-                stalled["with"].append(elapsed)
-                stalled["after"].append(dropped_after)
+                dropped_after = await wait_until(lambda: channel.subscriber_count() == count)  # noqa: B023
+                stalled["with"].append(run)
+                stalled["dropped_after"].append(dropped_after)
                 stalled["counts"].append((before, channel.subscriber_count(), channel.fanout.dropped))
                 await channel.close()
                 # the dropped connection was aborted by the fan-out
                 await wait_until(lambda: len(server.connections) == count)
-            results["stalled"] = {
-                "without": statistics.median(stalled["without"]),
-                "with": statistics.median(stalled["with"]),
-                "dropped_after": statistics.median(stalled["after"]),
-                "counts": stalled["counts"],
-            }
+        results[f"{count}-stalled"] = stalled
         await clients.say("quit")
         await asyncio.wait_for(process.wait(), 30)
     finally:
@@ -347,37 +464,64 @@ async def bench_size(server: Server, count: int, results: dict[str, Any]) -> Non
             await process.wait()
 
 
-async def main() -> None:
+def report(sizes: list[int], repeats: int, parts: list[str], results: dict[Any, Any]) -> None:
+    print(
+        f"{EVENTS} events of {len(orjson.dumps(event(0)))} bytes of data ({frame_size()} bytes on the "
+        f"wire); median of {repeats} runs [min-max]; load average {load_average()}\n"
+    )
+    print(
+        "| clients | events | measured | MemoryChannel (s) | raw encode-once send_str loop (s) "
+        "| ratio (of medians) |"
+    )
+    print("| ---: | --- | --- | ---: | ---: | ---: |")
+    for count in sizes if "compare" in parts else ():
+        runs = results[count]
+        for pacing in ("burst", "paced"):
+            channel, raw = runs[(pacing, "channel")], runs[(pacing, "raw")]
+            for label, attr in (("delivered (clients)", "delivered"), ("written (server)", "written")):
+                c, r = median(channel, attr), median(raw, attr)
+                pairs = zip(channel, raw, strict=True)
+                ratios = sorted(getattr(a, attr) / getattr(b, attr) for a, b in pairs)
+                print(
+                    f"| {count} | {pacing} | {label} | {c:.3f} {spread(channel, attr)} | "
+                    f"{r:.3f} {spread(raw, attr)} | "
+                    f"{c / r:.2f}x (paired {ratios[0]:.2f}-{ratios[-1]:.2f}) |"
+                )
+    print("\nCPU seconds during a run (median), server process / client process:")
+    for count in sizes if "compare" in parts else ():
+        for (pacing, mode), runs in results[count].items():
+            print(
+                f"- {count} clients, {pacing}, {mode}: server {median(runs, 'server_cpu'):.3f}, "
+                f"client {median(runs, 'client_cpu'):.3f}, delivered in {median(runs, 'delivered'):.3f} s"
+            )
+    for count in sizes if "stalled" in parts else ():
+        stalled = results[f"{count}-stalled"]
+        without = [r.delivered for r in stalled["without"]]
+        with_ = [r.delivered for r in stalled["with"]]
+        print(
+            f"\nStalled client, {count} clients, MemoryChannel, burst, paired runs in alternating order: "
+            f"without {statistics.median(without):.3f} s {[round(x, 3) for x in without]}, "
+            f"with one stalled client added {statistics.median(with_):.3f} s {[round(x, 3) for x in with_]} "
+            f"({statistics.median(with_) / statistics.median(without):.2f}x); "
+            f"(subscribers before, after, dropped) per run: {stalled['counts']}; the stalled client was "
+            f"dropped {statistics.median(stalled['dropped_after']):.2f} s after the others had everything; "
+            f"server CPU without {median(stalled['without'], 'server_cpu'):.3f} s, "
+            f"with {median(stalled['with'], 'server_cpu'):.3f} s; client CPU without "
+            f"{median(stalled['without'], 'client_cpu'):.3f} s, "
+            f"with {median(stalled['with'], 'client_cpu'):.3f} s"
+        )
+
+
+async def main(sizes: list[int], repeats: int, parts: list[str]) -> None:
     server = Server()
     runner = await server.start()
-    results: dict[str, Any] = {}
+    results: dict[Any, Any] = {}
     try:
-        for count in SIZES:
-            await bench_size(server, count, results)
+        for count in sizes:
+            await bench_size(server, count, repeats, parts, results)
     finally:
         await runner.cleanup()
-    print(
-        f"{EVENTS} events of {len(orjson.dumps(event(0)))} bytes of data "
-        f"({len(orjson.dumps({'type': 'event', 'payload': {'name': 'bench', 'data': event(0)}}))} "
-        f"bytes on the wire); median of {REPEATS} runs\n"
-    )
-    print("| clients | measured | MemoryChannel (s) | raw encode-once send_str loop (s) | ratio |")
-    print("| ---: | --- | ---: | ---: | ---: |")
-    for count in SIZES:
-        for label, key in (("delivered (clients)", str(count)), ("written (server)", f"{count}-server")):
-            row = results[key]
-            print(
-                f"| {count} | {label} | {row['channel']:.3f} | {row['raw']:.3f} | "
-                f"{row['channel'] / row['raw']:.2f}x |"
-            )
-    stalled = results["stalled"]
-    print(
-        f"\nStalled client, {max(SIZES)} clients, MemoryChannel, paired runs (median of {REPEATS}): "
-        f"without {stalled['without']:.3f} s, with one stalled client added {stalled['with']:.3f} s "
-        f"({stalled['with'] / stalled['without']:.2f}x); (subscribers before, after, dropped) "
-        f"per run: {stalled['counts']}; the stalled client was dropped "
-        f"{stalled['dropped_after']:.2f} s after the others had everything"
-    )
+    report(sizes, repeats, parts, results)
 
 
 if __name__ == "__main__":
@@ -387,8 +531,11 @@ if __name__ == "__main__":
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--client", nargs=2, type=int, metavar=("PORT", "N"))
+    parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--parts", nargs="+", choices=("compare", "stalled"), default=["compare", "stalled"])
     options = parser.parse_args()
     if options.client:
         asyncio.run(client_main(*options.client))
     else:
-        asyncio.run(main())
+        asyncio.run(main(options.sizes, options.repeats, options.parts))
