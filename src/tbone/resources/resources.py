@@ -121,9 +121,10 @@ class Resource:
             if not re.fullmatch(r"[A-Za-z_]\w*", endpoint):
                 raise ConfigurationError(f"nested endpoint must be an identifier: {endpoint!r}")
 
-        async def view(request: Request) -> Response:
+        # A plain function returning dispatch()'s coroutine: one coroutine less per request.
+        def view(request: Request) -> Awaitable[Response]:
             resource = cls(request, endpoint=endpoint, base_url=base_url, verbs=verbs)
-            return await resource.dispatch(**request.params)
+            return resource.dispatch(**request.params)
 
         return view
 
@@ -300,12 +301,14 @@ class Resource:
             result = {"meta": {"total_count": len(result)}, "objects": list(result)}
         if not self._meta.hypermedia:
             return result
-        objects = result.get("objects") if isinstance(result, dict) else None
-        if isinstance(objects, list) and "meta" in result:
-            return {**result, "objects": [self._linked(obj) for obj in objects]}
+        if isinstance(result, dict):
+            objects = result.get("objects")
+            if isinstance(objects, list) and "meta" in result:
+                return {**result, "objects": [self._linked(obj) for obj in objects]}
+            return self.add_hypermedia(result)
         if isinstance(result, list):
             return [self._linked(obj) for obj in result]
-        return self._linked(result)
+        return result
 
     def _linked(self, obj: Any) -> Any:
         return self.add_hypermedia(obj) if isinstance(obj, dict) else obj
@@ -376,11 +379,12 @@ class Resource:
         A payload the formatter cannot encode is a server bug: it is logged
         and answered with the generic 500 body.
         """
-        if response.payload is None or response.status == HTTPStatus.NO_CONTENT:
-            return response.status, b"", None
+        status = response.status
+        if response.payload is None or status == 204:  # not HTTPStatus.NO_CONTENT: enum lookups are slow
+            return status, b"", None
         formatter = cls._meta.formatter
         try:
-            return response.status, formatter.format(response.payload), formatter.content_type
+            return status, formatter.format(response.payload), formatter.content_type
         except Exception:
             logger.exception("%s: cannot format the response payload", cls.__name__)
             body = formatter.format({"error": HTTPStatus(500).phrase})
