@@ -49,12 +49,13 @@ class AioHttpResource(Resource):
     @classmethod
     def adapt(cls, view: View) -> AioHttpHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
+            query = request.query_string
             neutral = Request(
                 app=request.app,
                 method=request.method,
                 path=request.path,
                 params=dict(request.match_info),
-                args=parse_query(request.query_string),
+                args=parse_query(query) if query else {},
                 headers=Headers.view(request.headers),  # no copy per request
                 body=await request.read() if request.body_exists else b"",
                 native=request,

@@ -48,12 +48,17 @@ class SanicResource(Resource):
     @classmethod
     def adapt(cls, view: View) -> SanicHandler:
         async def handler(request: SanicRequest, **params: str) -> HTTPResponse:
+            for value in params.values():
+                if "%" in value:  # else unquote() would change nothing
+                    params = {k: unquote(v) for k, v in params.items()}
+                    break
+            query = request.query_string
             neutral = Request(
                 app=request.app,
                 method=request.method,
                 path=request.path,
-                params={k: unquote(v) for k, v in params.items()},
-                args=parse_query(request.query_string),
+                params=params,
+                args=parse_query(query) if query else {},
                 headers=Headers.view(request.headers),  # no copy per request
                 body=request.body or b"",
                 native=request,
@@ -65,9 +70,7 @@ class SanicResource(Resource):
     @classmethod
     def build_response(cls, response: Response) -> HTTPResponse:
         status, body, content_type = cls.render(response)
-        return HTTPResponse(
-            body or None, status=status, headers=response.headers, content_type=content_type
-        )
+        return HTTPResponse(body or None, status=status, headers=response.headers, content_type=content_type)
 
     @classmethod
     def find_db(cls, app: Any) -> Any:
