@@ -3,14 +3,17 @@
 Each server runs in its own subprocess on 127.0.0.1 with one worker and serves
 one Book (a ``tbone.data`` model) at ``/api/books/1/``:
 
-- ``raw``: a plain handler returning ``await book.serialize()`` with the
-  server's own JSON response helper (``web.json_response`` / ``sanic.json``);
-- ``tbone``: a ``ModelResource`` whose ``detail`` serializes the same book
-  (pk coercion, authentication, hypermedia, orjson formatter included).
+- ``raw``: the naive raw handler of issue 5: ``await book.serialize()`` passed
+  to the server's own JSON response helper (``web.json_response``, stdlib
+  ``json``; ``sanic.response.json``, ujson when installed, as here);
+- ``tbone``: a ``ModelResource`` whose ``detail`` serializes the same book the
+  same way (``await self.serialize(book)``), plus what tbone adds: pk
+  coercion, authentication, ``_links``, the orjson formatter.
 
 ``wrk`` (Debian package ``wrk``) drives each for a few seconds; the pairs are
-measured side by side in alternating order, twice. Prints req/s, p99 latency
-and the tbone/raw ratio per server. Run: ``.venv/bin/python bench/http.py``.
+measured side by side in alternating order, twice. Prints req/s, p99 latency,
+the tbone/raw ratio per server (best run against best run) and the load
+average around the run. Run: ``.venv/bin/python bench/http.py``.
 """
 
 from __future__ import annotations
@@ -188,7 +191,12 @@ def run_wrk(url: str, duration: int, connections: int) -> tuple[float, float]:
     return float(rps.group(1)), float(p99.group(1)) * scale
 
 
+def loadavg() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def bench(duration: int, rounds: int, connections: int) -> None:
+    print(f"load average before: {loadavg()}", flush=True)
     results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in KINDS}
     for round_ in range(rounds):
         for srv in ("aiohttp", "sanic"):
@@ -199,15 +207,18 @@ def bench(duration: int, rounds: int, connections: int) -> None:
                     results[kind].append(run_wrk(url, duration, connections))
                 rps, p99 = results[kind][-1]
                 print(f"  round {round_ + 1}  {kind:<14} {rps:9.0f} req/s   p99 {p99:6.2f} ms", flush=True)
+    print(f"load average after: {loadavg()}")
     print()
-    print(f"{'server':<8} {'handler':<8} {'req/s (best)':>12} {'p99 ms':>8} {'vs raw':>7}")
+    header = f"{'server':<8} {'handler':<8} {'req/s (best)':>12} {'all runs':>15} {'p99 ms':>8} {'vs raw':>7}"
+    print(header)
     for srv in ("aiohttp", "sanic"):
         raw_best = max(r for r, _ in results[f"raw-{srv}"])
         for handler in ("raw", "tbone"):
             runs = results[f"{handler}-{srv}"]
             best = max(r for r, _ in runs)
+            spread = "/".join(f"{r:.0f}" for r, _ in runs)
             p99 = min(p for _, p in runs)
-            print(f"{srv:<8} {handler:<8} {best:12.0f} {p99:8.2f} {best / raw_best:6.2f}x")
+            print(f"{srv:<8} {handler:<8} {best:12.0f} {spread:>15} {p99:8.2f} {best / raw_best:6.2f}x")
 
 
 def main() -> None:

@@ -50,15 +50,15 @@ class AioHttpResource(Resource):
     def adapt(cls, view: View) -> AioHttpHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
             query = request.query_string
-            neutral = Request(
-                app=request.app,
-                method=request.method,
-                path=request.path,
-                params=dict(request.match_info),
-                args=parse_query(query) if query else {},
-                headers=Headers.view(request.headers),  # no copy per request
-                body=await request.read() if request.body_exists else b"",
-                native=request,
+            neutral = Request._from_server(
+                request.app,
+                request.method,
+                request.path,
+                dict(request.match_info),
+                parse_query(query) if query else {},
+                Headers.view(request.headers),  # no copy per request
+                await request.read() if request.body_exists else b"",
+                request,
             )
             return cls.build_response(await view(neutral))
 

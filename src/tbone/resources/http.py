@@ -168,6 +168,34 @@ class Request:
     def __post_init__(self) -> None:
         self.method = self.method.upper()
 
+    @classmethod
+    def _from_server(
+        cls,
+        app: Any,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        args: Mapping[str, str],
+        headers: Headers,
+        body: bytes,
+        native: Any,
+    ) -> Request:
+        """What the HTTP adapters build per request: equal to the keyword
+        constructor's request, at less than half its cost (no keyword and default
+        handling). Sets every field: keep it in step with the field list."""
+        request = object.__new__(cls)
+        request.app = app
+        request.method = method.upper()
+        request.path = path
+        request.params = params
+        request.args = args
+        request.headers = headers
+        request.body = body
+        request.payload = MISSING
+        request.native = native
+        request.state = {}
+        return request
+
     def decode(self, parse: Callable[[bytes], Any]) -> Any:
         """Return the request's data, parsing ``body`` once with ``parse``.
 

@@ -53,15 +53,15 @@ class SanicResource(Resource):
                     params = {k: unquote(v) for k, v in params.items()}
                     break
             query = request.query_string
-            neutral = Request(
-                app=request.app,
-                method=request.method,
-                path=request.path,
-                params=params,
-                args=parse_query(query) if query else {},
-                headers=Headers.view(request.headers),  # no copy per request
-                body=request.body or b"",
-                native=request,
+            neutral = Request._from_server(
+                request.app,
+                request.method,
+                request.path,
+                params,
+                parse_query(query) if query else {},
+                Headers.view(request.headers),  # no copy per request
+                request.body or b"",
+                request,
             )
             return cls.build_response(await view(neutral))
 
