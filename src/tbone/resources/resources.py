@@ -221,7 +221,8 @@ class Resource:
             response = await self.handle(params)
         except Exception as exc:
             response = error_response(exc, self.exception_statuses)
-        self.add_cors_headers(response)
+        if self._meta.cors is not None:  # add_cors_headers() adds nothing without it
+            self.add_cors_headers(response)
         return response
 
     async def handle(self, params: Mapping[str, str]) -> Response:
@@ -243,7 +244,10 @@ class Resource:
         if type(auth) is not NoAuthentication and not await auth.is_authenticated(request):
             raise Unauthorized()
         self.data = request.decode(meta.formatter.parse)
-        result = await handler(**self.convert_params(params))
+        if len(params) == 1 and "pk" in params:  # the detail route: convert_params() in short
+            result = await handler(pk=self.to_pk(params["pk"]))
+        else:
+            result = await handler(**self.convert_params(params))
         return self.success_response(verb, result)
 
     def allowed_verbs(self) -> tuple[str, ...]:
@@ -268,8 +272,6 @@ class Resource:
         return [*verbs, "OPTIONS"]
 
     def convert_params(self, params: Mapping[str, str]) -> dict[str, Any]:
-        if len(params) == 1 and "pk" in params:  # the detail route
-            return {"pk": self.to_pk(params["pk"])}
         return {k: self.to_pk(v) if k == "pk" else v for k, v in params.items()}
 
     def to_pk(self, value: str) -> Any:
