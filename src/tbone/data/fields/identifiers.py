@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from bson import DBRef, ObjectId
+from bson.errors import InvalidId
 
 from tbone.data.errors import FieldError
 from tbone.data.fields.base import BaseField, ExportMode, Namespace
@@ -55,8 +56,11 @@ class ObjectIdField(BaseField):
     def coerce(self, value: Any) -> ObjectId:
         if isinstance(value, ObjectId):
             return value
-        if isinstance(value, str) and ObjectId.is_valid(value):
-            return ObjectId(value)
+        if isinstance(value, str):
+            try:  # one parse: ObjectId() validates 24-hex strings itself
+                return ObjectId(value)
+            except InvalidId:
+                pass
         raise FieldError(f"Value {value!r} is not a valid ObjectId (24 hex digits)", "objectid_parsing")
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
