@@ -411,6 +411,10 @@ async def test_error_bodies_locate_the_problem(api: Api) -> None:
     ]
     bulk = await api.call("POST", "/api/books/", json=[{"title": "A"}, {"title": "", "rating": 0}])
     assert [e["loc"] for e in bulk.payload["errors"]] == [[1, "title"], [1, "rating"]]
+    single = await api.call("POST", "/api/books/", json={"title": "", "rating": 9})
+    # a one-line headline; the details are in "errors", located
+    assert single.payload["error"] == "2 validation errors for Book"
+    assert [e["loc"] for e in single.payload["errors"]] == [["title"], ["rating"]]
     bad_id = await api.call("GET", "/api/books/123/")
     assert bad_id.payload["errors"] == [
         {"loc": ["pk"], "msg": "Value '123' is not a valid ObjectId (24 hex digits)", "type": "invalid_id"}

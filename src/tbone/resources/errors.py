@@ -163,7 +163,9 @@ def error_response(
         message = exc.message
         headers = dict(exc.headers)
     else:
-        message = str(exc).strip() or HTTPStatus(status).phrase
+        # the headline only: a ValidationError's summary lists every error on its
+        # own line, and those are already in "errors", located
+        message = str(exc).strip().split("\n", 1)[0] or HTTPStatus(status).phrase
         headers = {}
     payload: dict[str, Any] = {"error": message}
     errors = _field_errors(exc)
