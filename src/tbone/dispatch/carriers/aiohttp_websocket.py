@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from tbone.dispatch.carriers.frames import FrameWriter
 from tbone.dispatch.carriers.outbox import Outbox
-from tbone.dispatch.encoding import EncodedBatch, EncodedMessage
+from tbone.dispatch.encoding import EncodedMessage
 
 if TYPE_CHECKING:
     from tbone.dispatch.multiplexer import WebsocketMultiplexer
@@ -33,7 +34,7 @@ __all__ = ["AioHttpWebSocketCarrier"]
 logger = logging.getLogger("tbone.dispatch.carriers.aiohttp")
 
 
-class AioHttpWebSocketCarrier:
+class AioHttpWebSocketCarrier(FrameWriter):
     """Deliver messages over a prepared aiohttp websocket response."""
 
     def __init__(self, ws: web.WebSocketResponse, *, send_timeout: float = 10.0) -> None:
@@ -88,31 +89,6 @@ class AioHttpWebSocketCarrier:
         if transport.is_closing() or getattr(self._writer, "_closing", False):
             return False
         return transport
-
-    def send_encoded(self, message: EncodedMessage) -> bool:
-        route = self._route()
-        if isinstance(route, bool):
-            return route and self._outbox.put(message)
-        route.write(message.frame)
-        return True
-
-    def send_batch(self, batch: EncodedBatch) -> bool:
-        route = self._route()
-        if isinstance(route, bool):
-            return route and self._outbox.put_all(batch.messages)
-        route.write(batch.frames)  # every frame of the batch, one write
-        return True
-
-    def write_buffer_size(self) -> int:
-        transport = self._transport()
-        buffered = transport.get_write_buffer_size() if transport is not None else 0
-        return buffered + self._outbox.pending_bytes
-
-    def abort(self) -> None:
-        self._outbox.close()
-        transport = self._transport()
-        if transport is not None:
-            transport.abort()
 
     async def serve(self, multiplexer: WebsocketMultiplexer) -> None:
         """Read messages until the socket closes, dispatching each text message

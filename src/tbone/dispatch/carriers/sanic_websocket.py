@@ -20,8 +20,9 @@ from sanic.exceptions import ServerError, WebsocketClosed
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
+from tbone.dispatch.carriers.frames import FrameWriter
 from tbone.dispatch.carriers.outbox import Outbox
-from tbone.dispatch.encoding import EncodedBatch, EncodedMessage
+from tbone.dispatch.encoding import EncodedMessage
 
 if TYPE_CHECKING:
     from tbone.dispatch.multiplexer import WebsocketMultiplexer
@@ -31,7 +32,7 @@ __all__ = ["SanicWebSocketCarrier"]
 logger = logging.getLogger("tbone.dispatch.carriers.sanic")
 
 
-class SanicWebSocketCarrier:
+class SanicWebSocketCarrier(FrameWriter):
     """Deliver messages over a Sanic websocket connection."""
 
     def __init__(self, ws: WebsocketImplProtocol, *, send_timeout: float = 10.0) -> None:
@@ -78,31 +79,6 @@ class SanicWebSocketCarrier:
         if transport.is_closing():
             return False
         return transport
-
-    def send_encoded(self, message: EncodedMessage) -> bool:
-        route = self._route()
-        if isinstance(route, bool):
-            return route and self._outbox.put(message)
-        route.write(message.frame)
-        return True
-
-    def send_batch(self, batch: EncodedBatch) -> bool:
-        route = self._route()
-        if isinstance(route, bool):
-            return route and self._outbox.put_all(batch.messages)
-        route.write(batch.frames)  # every frame of the batch, one write
-        return True
-
-    def write_buffer_size(self) -> int:
-        transport = self._transport()
-        buffered = transport.get_write_buffer_size() if transport is not None else 0
-        return buffered + self._outbox.pending_bytes
-
-    def abort(self) -> None:
-        self._outbox.close()
-        transport = self._transport()
-        if transport is not None:
-            transport.abort()
 
     async def serve(self, multiplexer: WebsocketMultiplexer) -> None:
         """Read messages until the socket closes, dispatching each in order;
