@@ -48,6 +48,13 @@ async def test_query_string_is_merged_into_args_and_explicit_args_win() -> None:
     assert router.calls[0][3] == {"limit": "5", "q": "y"}
 
 
+async def test_repeated_query_arguments_are_joined_as_over_http() -> None:
+    mux, router = make()
+    reply = await mux.dispatch(ListCarrier(), request("k", "GET", "/api/books/?tag=a&tag=b&q="))
+    assert reply["status"] == 200
+    assert router.calls[0][3] == {"tag": "a,b", "q": ""}
+
+
 async def test_unknown_router_is_404() -> None:
     mux, _ = make()
     reply = await mux.dispatch(ListCarrier(), request("k", "GET", "/nope/books/"))

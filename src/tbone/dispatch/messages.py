@@ -96,7 +96,10 @@ def parse_request(message: Mapping[str, Any]) -> Request:
     if not isinstance(href, str) or not href.startswith("/"):
         raise ProtocolError("request needs an absolute 'href'", key)
     split = urlsplit(href)
-    args = dict(parse_qsl(split.query, keep_blank_values=True))
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(split.query, keep_blank_values=True):
+        # a repeated argument is joined with commas, as over HTTP (?t=a&t=b is t=a,b)
+        args[name] = f"{args[name]},{value}" if name in args else value
     args.update(_str_mapping(message.get("args"), "args", key))
     headers = _str_mapping(message.get("headers"), "headers", key)
     return Request(key, method.upper(), split.path, args, headers, message.get("body"))
