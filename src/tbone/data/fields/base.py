@@ -197,6 +197,11 @@ class BaseField:
     json_format: ClassVar[str | None] = None
     immutable: ClassVar[bool] = True
     primitive_identity: ClassVar[bool] = False
+    #: The JSON primitive of a value as an expression over ``{}`` (e.g.
+    #: ``"{}.isoformat()"``), used both in generated code and, compiled once
+    #: per class, by ``export_value``; None when the value needs no conversion.
+    primitive_template: ClassVar[str | None] = None
+    _to_primitive: ClassVar[Callable[[Any], Any] | None] = None
     ordered: ClassVar[bool] = False
     sized: ClassVar[bool] = False
     _field_validators: ClassVar[tuple[Callable[[Any, Any], Any], ...]] = ()
@@ -206,6 +211,9 @@ class BaseField:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        template = cls.__dict__.get("primitive_template")
+        if template is not None:
+            cls._to_primitive = eval(f"lambda v: {template.format('v')}")
         found: list[Callable[[Any, Any], Any]] = list(cls._field_validators)
         for attr in vars(cls).values():
             if getattr(attr, "_tbone_validator", False) and attr not in found:
@@ -450,7 +458,8 @@ class BaseField:
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         """Export one non-None value (the generic path; subclasses override)."""
-        return value
+        convert = type(self)._to_primitive
+        return value if mode == "native" or convert is None else convert(value)
 
     def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
         """An inline expression exporting non-None ``var``, or None to call export_value.
@@ -460,7 +469,8 @@ class BaseField:
         """
         if mode == "native" or self.primitive_identity:
             return var
-        return None
+        template = self.primitive_template
+        return None if template is None else template.format(var)
 
     def export_expr(self, var: str, ns: Namespace, mode: ExportMode, depth: int = 0) -> str:
         """An expression exporting ``var`` (which may be None when nullable)."""

@@ -41,11 +41,7 @@ class UUIDField(BaseField):
                 raise FieldError(f"Value {value!r} is not a valid UUID", "uuid_parsing") from None
         raise FieldError("Value must be a UUID or its string form", "uuid_type")
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else str(value)
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"str({var})"
+    primitive_template = "str({})"
 
 
 class ObjectIdField(BaseField):
@@ -63,11 +59,7 @@ class ObjectIdField(BaseField):
                 pass
         raise FieldError(f"Value {value!r} is not a valid ObjectId (24 hex digits)", "objectid_parsing")
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else str(value)
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"str({var})"
+    primitive_template = "str({})"
 
 
 class EnumField(BaseField):
@@ -101,11 +93,7 @@ class EnumField(BaseField):
         assert self.enum_class is not None
         return ", ".join(repr(m.value) for m in self.enum_class)
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else value.value
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"{var}.value"
+    primitive_template = "{}.value"
 
     def _schema_constraints(self, schema: dict[str, Any]) -> None:
         super()._schema_constraints(schema)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from bson import Decimal128
 
 from tbone.data.errors import FieldError
-from tbone.data.fields.base import BaseField, ExportMode, Namespace
+from tbone.data.fields.base import BaseField, Namespace
 
 __all__ = [
     "BooleanField",
@@ -242,11 +242,7 @@ class DecimalField(BaseField):
         ]
         return ["try:", *(f"    {line}" for line in inner), "except Exception:", f"    {fallback}"]
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else str(value)
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"str({var})"
+    primitive_template = "str({})"
 
     def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
         schema = super().json_schema(defs)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from tbone.data.errors import FieldError
-from tbone.data.fields.base import BaseField, ExportMode, Namespace
+from tbone.data.fields.base import BaseField, Namespace
 
 __all__ = ["DateField", "DateTimeField", "TimeField"]
 
@@ -100,11 +100,7 @@ class DateTimeField(BaseField):
             f"    {fallback}",
         ]
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else value.isoformat()
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"{var}.isoformat()"
+    primitive_template = "{}.isoformat()"
 
 
 class DateField(BaseField):
@@ -127,11 +123,7 @@ class DateField(BaseField):
                 raise FieldError(f"Value {value!r} is not a valid ISO-8601 date", "date_parsing") from None
         raise FieldError("Value must be a date or an ISO-8601 string", "date_type")
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else value.isoformat()
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"{var}.isoformat()"
+    primitive_template = "{}.isoformat()"
 
 
 class TimeField(BaseField):
@@ -150,8 +142,4 @@ class TimeField(BaseField):
                 raise FieldError(f"Value {value!r} is not a valid ISO-8601 time", "time_parsing") from None
         raise FieldError("Value must be a time or an ISO-8601 string", "time_type")
 
-    def export_value(self, value: Any, mode: ExportMode) -> Any:
-        return value if mode == "native" else value.isoformat()
-
-    def inline_export(self, var: str, ns: Namespace, mode: ExportMode, depth: int) -> str | None:
-        return var if mode == "native" else f"{var}.isoformat()"
+    primitive_template = "{}.isoformat()"
