@@ -21,7 +21,7 @@ from tbone.data.fields.base import MISSING, BaseField, ExportMode, Namespace
 if TYPE_CHECKING:
     from tbone.data.models import Model
 
-__all__ = ["builder_for", "compile_builder", "compile_exporter", "from_other"]
+__all__ = ["adopter_for", "builder_for", "compile_builder", "compile_exporter", "from_other"]
 
 _counter = itertools.count()
 
@@ -55,12 +55,22 @@ def _exec(source: str, ns: Namespace, name: str) -> Any:
 
 
 def compile_builder(
-    model: type[Model], by_alias: bool, other: Callable[[Any, Any], Any]
+    model: type[Model], by_alias: bool, other: Callable[[Any, Any], Any], adopt: bool = False
 ) -> Callable[[Any], Any]:
     """``build(data) -> instance`` reading ``data`` by data key (``by_alias``) or by
     attribute name (the constructor). Unknown keys are ignored here; the
     constructor checks for them itself. Anything but a plain dict goes to
-    ``other(model, data)``."""
+    ``other(model, data)``.
+
+    ``adopt``: the caller hands ``data`` over (a document fresh from a decoder),
+    so it may be changed. Lists are converted in place, and when ``data`` has
+    exactly the model's keys in field order (what tbone itself writes) it
+    becomes the instance's ``__dict__`` with the converted values written back,
+    instead of being copied into a new dict: for documents read from MongoDB
+    this halves the cost of building. Any other ``data`` (extra, missing or
+    reordered keys) gets a new dict, as ``build`` would. Only for models whose
+    data keys are their attribute names (no aliases).
+    """
     fields = model._meta.fields
     ns: Namespace = {
         "_cls": model,
@@ -78,6 +88,8 @@ def compile_builder(
         "        return _other(_cls, data)",
         "    errors = None",
     ]
+    if adopt:
+        lines.append("    complete = True")
     names: list[str] = []
     for index, field in enumerate(fields.values()):
         key = field.data_key if by_alias else field.name
@@ -85,7 +97,8 @@ def compile_builder(
         names.append(f"{field.name!r}: {var}")
         slow = f"_s{index}"
         ns[slow] = _slow_path(field, key)
-        block = field.coerce_lines(var, ns, f"{var}, errors = {slow}(errors, {var})")
+        fallback = f"{var}, errors = {slow}(errors, {var})"
+        block = field.adopt_lines(var, ns, fallback) if adopt else field.coerce_lines(var, ns, fallback)
         if field.required:
             # a subscript is cheaper than get(); a missing required key is the rare case
             lines.append("    try:")
@@ -104,12 +117,31 @@ def compile_builder(
             else:
                 ns[f"_g{index}"] = field.get_default
                 lines.append(f"        {var} = _g{index}()")
+            if adopt:
+                lines.append("        complete = False")
         lines.append("    else:")
+        if adopt:
+            lines.append(f"        o{index} = {var}")  # to write back only what changed
         lines.extend(f"        {line}" for line in block)
     lines.append("    if errors is not None:")
     lines.append(f"        raise _VE(errors, {model.__name__!r})")
     lines.append("    self = _new(_cls)")
-    lines.append(f"    self.__dict__ = {{{', '.join(names)}}}")
+    if adopt:
+        # Adopt only a dict holding exactly the fields (then every o-variable is
+        # set). Their order matters only to a model whose exporter copies
+        # __dict__; the others skip the costlier order check.
+        if any(_copyable(model, mode) for mode in ("native", "primitive", "serialize")):
+            ns["_keys"] = [field.name for field in fields.values()]
+            lines.append("    if [*data] == _keys:")
+        else:
+            lines.append(f"    if complete and len(data) == {len(fields)}:")
+        for index, field in enumerate(fields.values()):
+            lines.append(f"        if f{index} is not o{index}: data[{field.name!r}] = f{index}")
+        lines.append("        self.__dict__ = data")
+        lines.append("    else:")
+        lines.append(f"        self.__dict__ = {{{', '.join(names)}}}")
+    else:
+        lines.append(f"    self.__dict__ = {{{', '.join(names)}}}")
     if model.clean is not _base_clean():
         ns["_clean"] = _run_clean
         lines.append("    _clean(self)")
@@ -138,6 +170,28 @@ def builder_for(model: type[Model]) -> Callable[[Any], Any] | None:
         _in_progress.discard(model)
     setattr(model, "_tbone_from_data", staticmethod(build))  # noqa: B010 - replacing a method
     return build
+
+
+def adopter_for(model: type[Model]) -> Callable[[Any], Any] | None:
+    """The compiled adopting builder of ``model`` (see ``compile_builder``), for
+    dicts the caller hands over; the plain builder when the model has aliases.
+    None while the model is being compiled (a recursive model)."""
+    existing = model.__dict__.get("_tbone_adopt")
+    if isinstance(existing, staticmethod):
+        return existing.__func__
+    if any(field.data_key != field.name for field in model._meta.fields.values()):
+        adopt = builder_for(model)
+    elif model in _in_progress:
+        return None
+    else:
+        _in_progress.add(model)
+        try:
+            adopt = compile_builder(model, by_alias=True, other=from_other, adopt=True)
+        finally:
+            _in_progress.discard(model)
+    if adopt is not None:
+        setattr(model, "_tbone_adopt", staticmethod(adopt))  # noqa: B010 - replacing a method
+    return adopt
 
 
 def from_other(cls: type[Model], data: Any) -> Any:
@@ -175,6 +229,18 @@ def _run_clean(instance: Model) -> None:
         raise ValidationError(error_details(exc, ()), type(instance).__name__) from exc
 
 
+def _copyable(model: type[Model], mode: ExportMode) -> bool:
+    """Whether ``mode``'s export of ``model`` is a copy of ``__dict__``: every field
+    exported, as itself, under its own name."""
+    fields = model._meta.fields
+    return bool(fields) and all(
+        field.data_key == field.name
+        and field.export_expr("v", {}, mode) == "v"
+        and (mode != "serialize" or field.projection is True)
+        for field in fields.values()
+    )
+
+
 def compile_exporter(model: type[Model], mode: ExportMode) -> Callable[[Any], dict[str, Any]]:
     """``export(self) -> dict`` keyed by data key.
 
@@ -186,16 +252,12 @@ def compile_exporter(model: type[Model], mode: ExportMode) -> Callable[[Any], di
     lines = ["def export(self):", "    d = self.__dict__"]
     always: list[str] = []
     optional: list[tuple[str, str, str]] = []
-    copyable = True  # every field exported as itself, under its own name
     for index, field in enumerate(fields.values()):
         if mode == "serialize" and field.projection is None:
-            copyable = False
             continue
         var = f"v{index}"
         expr = field.export_expr(var, ns, mode)
-        copyable = copyable and expr == var and field.data_key == field.name
         if mode == "serialize" and field.projection is False:
-            copyable = False
             lines.append(f"    {var} = d[{field.name!r}]")
             optional.append((field.data_key, var, expr))
         elif expr == var:
@@ -203,8 +265,8 @@ def compile_exporter(model: type[Model], mode: ExportMode) -> Callable[[Any], di
         else:
             lines.append(f"    {var} = d[{field.name!r}]")
             always.append(f"{field.data_key!r}: {expr}")
-    if copyable and fields:
-        # The builder gives __dict__ exactly the fields, in order; only an extra
+    if _copyable(model, mode):
+        # The builders give __dict__ exactly the fields, in order; only an extra
         # attribute set on the instance changes its size, and then we build.
         lines.append(f"    if len(d) == {len(fields)}: return d.copy()")
     lines.append(f"    out = {{{', '.join(always)}}}")

@@ -37,6 +37,13 @@ def _lazy_from_data(cls: type[Model], data: Any) -> Any:
     return build(data)
 
 
+def _lazy_adopt(cls: type[Model], data: Any) -> Any:
+    adopt = compiler.adopter_for(cls)
+    if adopt is None:  # pragma: no cover - only while compiling a recursive model
+        raise RuntimeError(f"{cls.__name__} is being compiled")
+    return adopt(data)
+
+
 def _lazy_init(self: Model, data: dict[str, Any]) -> None:
     cls = type(self)
     build = compiler.builder_for(cls)
@@ -82,6 +89,7 @@ class ModelMeta(type):
             defaults[attr] = ns.get(attr, MISSING)
             ns[attr] = PendingField(attr, defaults[attr])
         ns["_tbone_from_data"] = classmethod(_lazy_from_data)
+        ns["_tbone_adopt"] = classmethod(_lazy_adopt)
         ns["_tbone_init"] = _lazy_init
         ns["_tbone_export_native"] = _make_lazy_exporter("native", "_tbone_export_native")
         ns["_tbone_export_primitive"] = _make_lazy_exporter("primitive", "_tbone_export_primitive")
@@ -105,6 +113,13 @@ class Model(metaclass=ModelMeta):
     # -- generated entry points (replaced per class on first use) ---------
     @classmethod
     def _tbone_from_data(cls, data: Any) -> Self:  # pragma: no cover - replaced
+        raise NotImplementedError
+
+    @classmethod
+    def _tbone_adopt(cls, data: Any) -> Self:  # pragma: no cover - replaced
+        """``from_data`` of a dict handed over by the caller, which it may change
+        and keep as the instance's storage (``tbone.data.compiler.compile_builder``).
+        For documents fresh from a decoder: ``tbone.db`` reads and ``from_json``."""
         raise NotImplementedError
 
     def _tbone_init(self, data: dict[str, Any]) -> None:  # pragma: no cover - replaced
@@ -173,7 +188,7 @@ class Model(metaclass=ModelMeta):
             raise ValidationError(
                 [{"loc": (), "msg": f"Invalid JSON: {exc}", "type": "json_invalid"}], cls.__name__
             ) from None
-        return cls._tbone_from_data(decoded)
+        return cls._tbone_adopt(decoded)  # nobody else holds the decoded dict
 
     def validate(self) -> None:
         """Re-check every field's current value (assignment is not validated) and

@@ -453,6 +453,12 @@ class BaseField:
         lines = [f"if not ({guard}):", f"    {fallback}"]
         return ["try:", *(f"    {line}" for line in lines), "except Exception:", f"    {fallback}"]
 
+    def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        """``coerce_lines`` for the adopting builder, whose input the caller hands
+        over (a document fresh from a decoder): containers may be converted in
+        place instead of copied. Scalars have nothing to adopt."""
+        return self.coerce_lines(var, ns, fallback)
+
     def _try_lines(self, var: str, expr: str, fallback: str) -> list[str]:
         return ["try:", f"    {var} = {expr}", "except Exception:", f"    {fallback}"]
 

@@ -50,6 +50,10 @@ class ListField(BaseField):
             raise ValidationError(errors)
         return result
 
+    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+        # a container's class says nothing about its items
+        return None
+
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
         slow = self._register(ns, self.to_python, "c")
         if self.has_checks:
@@ -64,6 +68,44 @@ class ListField(BaseField):
         if self.has_checks:
             return [fallback]
         return self._try_lines(var, self.coerce_expr(var, ns), fallback)
+
+    def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        # The list is the caller's to give: items that are final stay where they
+        # are, nested documents are adopted in place, and a list of final
+        # scalars is kept as it is instead of being copied.
+        if self.has_checks:
+            return [fallback]
+        slow = self._register(ns, self.to_python, "c")
+        x = "_i0"
+        item = self.item
+        body: list[str]
+        if isinstance(item, ModelField) and not item.has_checks:
+            model, call = item.adopt_call(ns)
+            test = f"{x}.__class__ is not {model}"
+            if item.nullable:
+                test = f"{x} is not None and {test}"
+            body = [f"for _j, {x} in enumerate({var}):", f"    if {test}: {var}[_j] = {call}({x})"]
+        else:
+            expr = item.coerce_expr(x, ns, 1)
+            guard = item.fast_guard(x, ns)
+            if expr == x:
+                body = ["pass"]
+            elif guard is None:
+                body = [f"{var} = [{expr} for {x} in {var}]"]
+            else:
+                if item.nullable:
+                    guard = f"{x} is None or {guard}"
+                body = [
+                    f"for {x} in {var}:",
+                    f"    if not ({guard}):",
+                    f"        {var} = [{expr} for {x} in {var}]",
+                    "        break",
+                ]
+        lines = [f"if {var}.__class__ is list:", *(f"    {line}" for line in body)]
+        lines += ["else:", f"    {var} = {slow}({var})"]
+        if self.nullable:
+            lines = [f"if {var} is not None:", *(f"    {line}" for line in lines)]
+        return ["try:", *(f"    {line}" for line in lines), "except Exception:", f"    {fallback}"]
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         item = self.item
@@ -110,6 +152,10 @@ class DictField(BaseField):
         if errors:
             raise ValidationError(errors)
         return result
+
+    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+        # a container's class says nothing about its values
+        return None
 
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
         slow = self._register(ns, self.to_python, "c")
@@ -181,6 +227,24 @@ class ModelField(BaseField):
         model = self._register(ns, self.model, "m")
         build = builder_for(self.model)
         call = f"{model}._tbone_from_data" if build is None else self._register(ns, build, "b")
+        test = f"{var}.__class__ is not {model}"
+        if self.nullable:
+            test = f"{var} is not None and {test}"
+        return [f"if {test}:", *(f"    {line}" for line in self._try_lines(var, f"{call}({var})", fallback))]
+
+    def adopt_call(self, ns: Namespace) -> tuple[str, str]:
+        """Names, in the generated code, of the model class and of its adopting
+        builder (through the class while a recursive model is being compiled)."""
+        from tbone.data.compiler import adopter_for
+
+        model = self._register(ns, self.model, "m")
+        adopt = adopter_for(self.model)
+        return model, f"{model}._tbone_adopt" if adopt is None else self._register(ns, adopt, "a")
+
+    def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        if self.has_checks:
+            return [fallback]
+        model, call = self.adopt_call(ns)
         test = f"{var}.__class__ is not {model}"
         if self.nullable:
             test = f"{var} is not None and {test}"
