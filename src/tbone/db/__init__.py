@@ -13,9 +13,10 @@ from tbone.db.bsonmap import TYPE_REGISTRY, codec_options_for
 from tbone.db.collections import create_collection, index_specs, model_collection
 from tbone.db.connection import connect
 from tbone.db.errors import DocumentValidationError, DoesNotExist, DuplicateKeyError
-from tbone.db.models import MongoCollectionMixin, post_delete, post_save
+from tbone.db.models import FIND_BATCH_SIZE, MongoCollectionMixin, post_delete, post_save
 
 __all__ = [
+    "FIND_BATCH_SIZE",
     "TYPE_REGISTRY",
     "DocumentValidationError",
     "DoesNotExist",
