@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 
 from tbone.dispatch.channels import MongoChannel
 
-from .carriers import ListCarrier, StreamListCarrier
+from .carriers import BatchListCarrier, ListCarrier, StreamListCarrier
 
 PUBLISHER = Path(__file__).with_name("publisher.py")
 
@@ -48,6 +50,35 @@ async def test_publish_reaches_subscribers_in_order(db: Any) -> None:
     assert [d["n"] for d in plain.data()] == list(range(30))
     assert plain.messages[0] == {"type": "event", "payload": {"name": "e", "data": {"n": 0}}}
     assert len(stream.encoded) == 30
+
+
+async def test_documents_arriving_together_are_fanned_out_together(db: Any) -> None:
+    channel = MongoChannel(name="together", db=db)
+    carrier, other = BatchListCarrier(), BatchListCarrier()
+    channel.subscribe("e", carrier)
+    channel.subscribe("e", other)
+    channel.subscribe("skip", BatchListCarrier())
+    await channel.wait_ready()
+    # what several publishers inserting at once look like: one insert of 60 events,
+    # one of which cannot be encoded as JSON (it is skipped, not the others)
+    docs = [
+        {"_id": ObjectId(), "key": "e", "data": {"n": n} if n != 30 else b"\x00", "at": datetime.now(UTC)}
+        for n in range(60)
+    ]
+    await channel.collection.insert_many(docs)
+    async with asyncio.timeout(5):
+        while len(carrier.encoded) < 59:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # nothing more comes
+    assert carrier.data() == [{"n": n} for n in range(60) if n != 30]
+    assert other.data() == carrier.data()
+    assert len(carrier.batches) < 10, "one write per cursor batch, not one per event"
+    assert carrier.batches[0] is other.batches[0]  # encoded once for both
+    await channel.publish("e", {"n": 60})  # still tailing
+    async with asyncio.timeout(5):
+        while len(carrier.encoded) < 60:
+            await asyncio.sleep(0.01)
+    assert carrier.data()[-1] == {"n": 60}
 
 
 async def test_starts_from_now_old_messages_are_not_replayed(db: Any) -> None:

@@ -20,6 +20,10 @@ Semantics, and why:
   is lost (as long as the capped collection did not wrap around it, and
   publishers' clocks agree within ``resume_window``) or delivered twice.
 - Delivery order is the collection's natural (insertion) order.
+- Documents that arrive together (one cursor batch) are fanned out together,
+  as ``MemoryChannel`` does with a burst: ``_receive`` queues each event and
+  the fan-out runs once the batch is read (at the event loop's next turn), so
+  each subscriber gets one write per batch instead of one per event.
 """
 
 from __future__ import annotations
@@ -137,6 +141,8 @@ class MongoChannel:
         self._last_at: datetime | None = None
         self._seen: OrderedDict[ObjectId, datetime] = OrderedDict()
         self._ready: asyncio.Event | None = None
+        self._pending: list[tuple[str, Any]] = []
+        self._flush: asyncio.Handle | None = None
 
     def __repr__(self) -> str:
         return f"<MongoChannel {self.name!r} on {self.db.name}.{self.collection_name}>"
@@ -177,6 +183,7 @@ class MongoChannel:
             return
         self._ready = asyncio.Event()
         self._create_lock = None
+        self._pending, self._flush = [], None  # a flush scheduled in an old loop never runs
         self._task = loop.create_task(self._tail(), name=f"MongoChannel:{self.name}")
 
     async def wait_ready(self) -> None:
@@ -193,6 +200,9 @@ class MongoChannel:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._flush is not None:
+            self._flush.cancel()
+        self._pending, self._flush = [], None
         self.fanout.close()
 
     async def ensure_collection(self) -> None:
@@ -276,7 +286,15 @@ class MongoChannel:
         if oid in self._seen:
             return
         self._mark_seen(oid, _aware(doc["at"]))
-        self.fanout.publish(key, doc.get("data"))
+        self._pending.append((key, doc.get("data")))
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_soon(self._fan_out)
+
+    def _fan_out(self) -> None:
+        """Hand every event received since the last turn of the loop to the fan-out,
+        in order, as one batch (an event that cannot be encoded is logged and skipped)."""
+        events, self._pending, self._flush = self._pending, [], None
+        self.fanout.publish_batch(events)
 
     def _mark_seen(self, oid: ObjectId, at: datetime) -> None:
         # Keep the ids a reopened cursor could return again (those within the
