@@ -1,5 +1,5 @@
-"""The adopting builder (``Model._tbone_adopt``): what ``tbone.db`` and
-``from_json`` build with, since they own the decoded dict.
+"""The adopting builder (``Model._tbone_adopt``): what ``tbone.db`` builds
+documents read from the database with, since it owns the decoded dict.
 
 It may convert the dict in place and keep it as the instance's storage, but
 must be indistinguishable from ``from_data`` in everything observable: the

@@ -119,7 +119,10 @@ class Model(metaclass=ModelMeta):
     def _tbone_adopt(cls, data: Any) -> Self:  # pragma: no cover - replaced
         """``from_data`` of a dict handed over by the caller, which it may change
         and keep as the instance's storage (``tbone.data.compiler.compile_builder``).
-        For documents fresh from a decoder: ``tbone.db`` reads and ``from_json``."""
+        For batches of documents fresh from a decoder (``tbone.db`` reads): with
+        many documents alive at once, not copying them saves allocations and
+        garbage-collector work (1,000 Books: 5.2 -> 4.5 ms). For one document at
+        a time it gains nothing (``from_json`` uses ``from_data``)."""
         raise NotImplementedError
 
     def _tbone_init(self, data: dict[str, Any]) -> None:  # pragma: no cover - replaced
@@ -188,7 +191,7 @@ class Model(metaclass=ModelMeta):
             raise ValidationError(
                 [{"loc": (), "msg": f"Invalid JSON: {exc}", "type": "json_invalid"}], cls.__name__
             ) from None
-        return cls._tbone_adopt(decoded)  # nobody else holds the decoded dict
+        return cls._tbone_from_data(decoded)
 
     def validate(self) -> None:
         """Re-check every field's current value (assignment is not validated) and
