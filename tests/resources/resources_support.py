@@ -268,3 +268,8 @@ class Api:
             raw = await resp.read()
             payload = orjson.loads(raw) if raw else None
             return Reply(resp.status, payload, resp.headers)
+
+    async def call_raw(self, method: str, path: str) -> tuple[int, bytes]:
+        """Status and body bytes, for answers that are not JSON."""
+        async with self.session.request(method, self.url + path) as resp:
+            return resp.status, await resp.read()

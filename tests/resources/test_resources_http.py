@@ -226,3 +226,21 @@ async def test_dispatch_answers_like_http(api: Api) -> None:
         http = await api.call(method, path, json=body, headers=headers)
         status, payload = await api.router.dispatch(api.app, method, path, {}, headers, body)
         assert (status, payload) == (http.status, http.payload), (method, path)
+
+
+async def test_an_unknown_path_under_the_api_is_the_same_json_404_as_over_a_websocket(api: Api) -> None:
+    expected = await api.router.dispatch(api.app, "GET", "/api/nowhere/")
+    assert expected == (404, {"error": "Not Found"})
+    for method, path in (
+        ("GET", "/api/nowhere/"),
+        ("POST", "/api/nowhere/deeper/"),
+        ("GET", "/api/books/1/extra/"),
+        ("DELETE", "/api/"),
+    ):
+        reply = await api.call(method, path)
+        assert (reply.status, reply.payload) == expected, (method, path)
+        assert reply.headers["Content-Type"].startswith("application/json")
+    # the catch-all does not shadow the resources, nor paths outside the API
+    assert (await api.call("GET", "/api/books/")).status == 200
+    outside = await api.call_raw("GET", "/elsewhere/")
+    assert outside[0] == 404 and not outside[1].startswith(b"{")

@@ -85,6 +85,15 @@ class AioHttpResource(Resource):
 
 
 def mount(app: web.Application, router: Router) -> None:
-    """Add every route of ``router`` to ``app`` (one call per route, method ``"*"``)."""
+    """Add every route of ``router`` to ``app`` (one call per route, method ``"*"``),
+    then a catch-all under ``/<router name>/`` that answers an unknown path with
+    the JSON 404 that ``Router.dispatch`` (the websocket) gives, instead of
+    aiohttp's plain-text one. aiohttp tries routes with a longer fixed prefix
+    first, so routes the app adds under the same prefix later still win."""
     for route in router.urls():
         app.router.add_route(route.methods, route.path, route.handler, name=route.name)
+
+    async def unknown_path(request: web.Request) -> web.StreamResponse:
+        return AioHttpResource.build_response(Response(404, {"error": "Not Found"}))
+
+    app.router.add_route("*", f"/{router.name}/{{tail:.*}}", unknown_path, name=f"{router.name}_not_found")

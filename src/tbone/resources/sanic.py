@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from sanic import Request as SanicRequest
 from sanic import Sanic
+from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse
 
 from tbone.resources.http import ALL_VERBS, Headers, Request, Response, parse_query
@@ -80,6 +81,19 @@ class SanicResource(Resource):
 
 
 def mount(app: Sanic[Any, Any], router: Router) -> None:
-    """Add every route of ``router`` to ``app``."""
+    """Add every route of ``router`` to ``app``, and answer an unknown path under
+    ``/<router name>/`` with the JSON 404 that ``Router.dispatch`` (the
+    websocket) gives. Sanic would let a catch-all route shadow the resources'
+    own routes, so this is a ``NotFound`` handler instead, which hands any
+    other path to Sanic's default error page (a ``NotFound`` handler the app
+    registers after ``mount`` replaces it)."""
     for route in router.urls():
         app.add_route(route.handler, route.path, methods=route.methods, name=route.name)
+    prefix = f"/{router.name}/"
+
+    def unknown_path(request: SanicRequest, exception: Exception) -> HTTPResponse:
+        if request.path.startswith(prefix):
+            return SanicResource.build_response(Response(404, {"error": "Not Found"}))
+        return app.error_handler.default(request, exception)
+
+    app.error_handler.add(NotFound, unknown_path)
