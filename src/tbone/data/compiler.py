@@ -88,7 +88,12 @@ def compile_builder(
         "        return _other(_cls, data)",
         "    errors = None",
     ]
-    if adopt:
+    # Adopt only a dict holding exactly the fields (then every o-variable is set).
+    # Their order matters only to a model whose exporter copies __dict__; the
+    # others skip the costlier order check and count keys instead.
+    check_order = adopt and any(_copyable(model, mode) for mode in ("native", "primitive", "serialize"))
+    count_keys = adopt and not check_order
+    if count_keys:
         lines.append("    complete = True")
     names: list[str] = []
     for index, field in enumerate(fields.values()):
@@ -117,7 +122,7 @@ def compile_builder(
             else:
                 ns[f"_g{index}"] = field.get_default
                 lines.append(f"        {var} = _g{index}()")
-            if adopt:
+            if count_keys:
                 lines.append("        complete = False")
         lines.append("    else:")
         if adopt:
@@ -127,10 +132,7 @@ def compile_builder(
     lines.append(f"        raise _VE(errors, {model.__name__!r})")
     lines.append("    self = _new(_cls)")
     if adopt:
-        # Adopt only a dict holding exactly the fields (then every o-variable is
-        # set). Their order matters only to a model whose exporter copies
-        # __dict__; the others skip the costlier order check.
-        if any(_copyable(model, mode) for mode in ("native", "primitive", "serialize")):
+        if check_order:
             ns["_keys"] = [field.name for field in fields.values()]
             lines.append("    if [*data] == _keys:")
         else:
@@ -149,7 +151,29 @@ def compile_builder(
     return _exec("\n".join(lines), ns, "build")  # type: ignore[no-any-return]
 
 
-_in_progress: set[type] = set()
+#: (model, attribute) of the builders being compiled right now
+_in_progress: set[tuple[type, str]] = set()
+
+
+def _compiled(
+    model: type[Model], attr: str, compile_it: Callable[[], Callable[[Any], Any] | None]
+) -> Callable[[Any], Any] | None:
+    """The generated function stored on ``model`` as ``attr``, compiling it now if
+    needed; None while it is itself being compiled (a recursive model)."""
+    existing = model.__dict__.get(attr)
+    if isinstance(existing, staticmethod):
+        return existing.__func__
+    key = (model, attr)
+    if key in _in_progress:
+        return None
+    _in_progress.add(key)
+    try:
+        build = compile_it()
+    finally:
+        _in_progress.discard(key)
+    if build is not None:
+        setattr(model, attr, staticmethod(build))
+    return build
 
 
 def builder_for(model: type[Model]) -> Callable[[Any], Any] | None:
@@ -158,40 +182,22 @@ def builder_for(model: type[Model]) -> Callable[[Any], Any] | None:
     Returns None while that model is itself being compiled (a recursive model),
     in which case the caller goes through the class attribute instead.
     """
-    existing = model.__dict__.get("_tbone_from_data")
-    if isinstance(existing, staticmethod):
-        return existing.__func__
-    if model in _in_progress:
-        return None
-    _in_progress.add(model)
-    try:
-        build = compile_builder(model, by_alias=True, other=from_other)
-    finally:
-        _in_progress.discard(model)
-    setattr(model, "_tbone_from_data", staticmethod(build))  # noqa: B010 - replacing a method
-    return build
+    return _compiled(
+        model, "_tbone_from_data", lambda: compile_builder(model, by_alias=True, other=from_other)
+    )
 
 
 def adopter_for(model: type[Model]) -> Callable[[Any], Any] | None:
     """The compiled adopting builder of ``model`` (see ``compile_builder``), for
     dicts the caller hands over; the plain builder when the model has aliases.
     None while the model is being compiled (a recursive model)."""
-    existing = model.__dict__.get("_tbone_adopt")
-    if isinstance(existing, staticmethod):
-        return existing.__func__
-    if any(field.data_key != field.name for field in model._meta.fields.values()):
-        adopt = builder_for(model)
-    elif model in _in_progress:
-        return None
-    else:
-        _in_progress.add(model)
-        try:
-            adopt = compile_builder(model, by_alias=True, other=from_other, adopt=True)
-        finally:
-            _in_progress.discard(model)
-    if adopt is not None:
-        setattr(model, "_tbone_adopt", staticmethod(adopt))  # noqa: B010 - replacing a method
-    return adopt
+
+    def compile_it() -> Callable[[Any], Any] | None:
+        if any(field.data_key != field.name for field in model._meta.fields.values()):
+            return builder_for(model)
+        return compile_builder(model, by_alias=True, other=from_other, adopt=True)
+
+    return _compiled(model, "_tbone_adopt", compile_it)
 
 
 def from_other(cls: type[Model], data: Any) -> Any:

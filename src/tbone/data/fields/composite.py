@@ -25,11 +25,26 @@ def _bad_key(key: Any) -> str:
     raise FieldError(f"Keys must be strings, got {type(key).__name__}", "dict_key_type")
 
 
-class ListField(BaseField):
-    python_type = list
-    json_type = "array"
+class _ContainerField(BaseField):
+    """What ``list[T]`` and ``dict[str, T]`` share: mutable, sized, and coerced by
+    one generated expression (``coerce_expr``) over their items."""
+
     immutable = False
     sized = True
+
+    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+        # a container's class says nothing about its items
+        return None
+
+    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        if self.has_checks:
+            return [fallback]
+        return self._try_lines(var, self.coerce_expr(var, ns), fallback)
+
+
+class ListField(_ContainerField):
+    python_type = list
+    json_type = "array"
 
     def __init__(self, item: BaseField, **options: Any) -> None:
         super().__init__(**options)
@@ -50,10 +65,6 @@ class ListField(BaseField):
             raise ValidationError(errors)
         return result
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
-        # a container's class says nothing about its items
-        return None
-
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
         slow = self._register(ns, self.to_python, "c")
         if self.has_checks:
@@ -63,11 +74,6 @@ class ListField(BaseField):
         comp = f"list({var})" if item == x else f"[{item} for {x} in {var}]"
         expr = f"({comp} if {var}.__class__ is list else {slow}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
-
-    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
-        if self.has_checks:
-            return [fallback]
-        return self._try_lines(var, self.coerce_expr(var, ns), fallback)
 
     def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
         # The list is the caller's to give: items that are final stay where they
@@ -80,7 +86,7 @@ class ListField(BaseField):
         item = self.item
         body: list[str]
         if isinstance(item, ModelField) and not item.has_checks:
-            model, call = item.adopt_call(ns)
+            model, call = item.build_call(ns, adopt=True)
             test = f"{x}.__class__ is not {model}"
             if item.nullable:
                 test = f"{x} is not None and {test}"
@@ -123,11 +129,9 @@ class ListField(BaseField):
         return schema
 
 
-class DictField(BaseField):
+class DictField(_ContainerField):
     python_type = dict
     json_type = "object"
-    immutable = False
-    sized = True
 
     def __init__(self, value: BaseField, **options: Any) -> None:
         super().__init__(**options)
@@ -153,10 +157,6 @@ class DictField(BaseField):
             raise ValidationError(errors)
         return result
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
-        # a container's class says nothing about its values
-        return None
-
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
         slow = self._register(ns, self.to_python, "c")
         if self.has_checks:
@@ -168,11 +168,6 @@ class DictField(BaseField):
         comp = f"{{{key}: {item} for {k}, {x} in {var}.items()}}"
         expr = f"({comp} if {var}.__class__ is dict else {slow}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
-
-    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
-        if self.has_checks:
-            return [fallback]
-        return self._try_lines(var, self.coerce_expr(var, ns), fallback)
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         item = self.value
@@ -208,43 +203,36 @@ class ModelField(BaseField):
             return self.model.from_data(value)
         raise FieldError(f"Value must be an object ({self.model.__name__})", "model_type")
 
+    def build_call(self, ns: Namespace, adopt: bool = False) -> tuple[str, str]:
+        """Names, in the generated code, of the model class and of its compiled
+        builder (the adopting one with ``adopt``); through the class attribute
+        while that builder is itself being compiled (a recursive model)."""
+        from tbone.data.compiler import adopter_for, builder_for
+
+        model = self._register(ns, self.model, "m")
+        if adopt:
+            build, attr, hint = adopter_for(self.model), "_tbone_adopt", "a"
+        else:
+            build, attr, hint = builder_for(self.model), "_tbone_from_data", "b"
+        return model, f"{model}.{attr}" if build is None else self._register(ns, build, hint)
+
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
         if self.has_checks:
             return super().coerce_expr(var, ns, depth)
-        from tbone.data.compiler import builder_for
-
-        model = self._register(ns, self.model, "m")
-        build = builder_for(self.model)
-        call = f"{model}._tbone_from_data" if build is None else self._register(ns, build, "b")
+        model, call = self.build_call(ns)
         expr = f"({var} if {var}.__class__ is {model} else {call}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
 
     def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
-        if self.has_checks:
-            return [fallback]
-        from tbone.data.compiler import builder_for
-
-        model = self._register(ns, self.model, "m")
-        build = builder_for(self.model)
-        call = f"{model}._tbone_from_data" if build is None else self._register(ns, build, "b")
-        test = f"{var}.__class__ is not {model}"
-        if self.nullable:
-            test = f"{var} is not None and {test}"
-        return [f"if {test}:", *(f"    {line}" for line in self._try_lines(var, f"{call}({var})", fallback))]
-
-    def adopt_call(self, ns: Namespace) -> tuple[str, str]:
-        """Names, in the generated code, of the model class and of its adopting
-        builder (through the class while a recursive model is being compiled)."""
-        from tbone.data.compiler import adopter_for
-
-        model = self._register(ns, self.model, "m")
-        adopt = adopter_for(self.model)
-        return model, f"{model}._tbone_adopt" if adopt is None else self._register(ns, adopt, "a")
+        return self._build_lines(var, ns, fallback, adopt=False)
 
     def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        return self._build_lines(var, ns, fallback, adopt=True)
+
+    def _build_lines(self, var: str, ns: Namespace, fallback: str, adopt: bool) -> list[str]:
         if self.has_checks:
             return [fallback]
-        model, call = self.adopt_call(ns)
+        model, call = self.build_call(ns, adopt)
         test = f"{var}.__class__ is not {model}"
         if self.nullable:
             test = f"{var} is not None and {test}"
