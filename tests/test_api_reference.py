@@ -29,6 +29,8 @@ MODULES = [
     "tbone.resources.mongo",
     "tbone.resources.aiohttp",
     "tbone.resources.sanic",
+    "tbone.servers.aiohttp",
+    "tbone.servers.sanic",
     "tbone.testing",
     "tbone.testing.servers",
 ]

@@ -4,7 +4,9 @@
 imports from inside the package (``if TYPE_CHECKING:`` imports of lazily
 loaded names included), is listed. "Sorted" is the isort-style order ruff's
 RUF022 enforces: CONSTANTS, then Classes, then functions, each naturally.
-To check another subpackage, add it to PACKAGES.
+Every package under ``tbone`` is checked: PACKAGES is discovered, not listed.
+The SPEC's import paths, kept as re-exports where code moved, are checked too,
+and no two public classes of tbone share a name.
 """
 
 from __future__ import annotations
@@ -12,16 +14,74 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import pkgutil
 import re
 
 import pytest
 
-PACKAGES = [
-    "tbone.data",
-    "tbone.data.fields",
-    "tbone.dispatch",
-    "tbone.testing",
-]
+import tbone
+
+
+def _packages() -> list[str]:
+    found = ["tbone"]
+    for info in pkgutil.walk_packages(tbone.__path__, "tbone."):
+        if info.ispkg:
+            found.append(info.name)
+    return sorted(found)
+
+
+PACKAGES = _packages()
+
+#: Import paths the SPEC names, with a name each must provide.
+SPEC_PATHS = {
+    "tbone.data": "Model",
+    "tbone.data.fields": "IntegerField",
+    "tbone.db": "connect",
+    "tbone.db.models": "MongoCollectionMixin",
+    "tbone.dispatch": "Signal",
+    "tbone.dispatch.carriers.aiohttp_websocket": "AioHttpWebSocketCarrier",
+    "tbone.dispatch.carriers.sanic_websocket": "SanicWebSocketCarrier",
+    "tbone.dispatch.channels.mem": "MemoryChannel",
+    "tbone.dispatch.channels.mongo": "MongoChannel",
+    "tbone.resources": "Router",
+    "tbone.resources.mongo": "MongoResource",
+    "tbone.resources.aiohttp": "AioHttpResource",
+    "tbone.resources.sanic": "SanicResource",
+}
+
+
+def test_every_subpackage_is_checked() -> None:
+    for expected in ("tbone.db", "tbone.resources", "tbone.resources.mongo", "tbone.servers.sanic"):
+        assert expected in PACKAGES
+
+
+@pytest.mark.parametrize(("path", "name"), sorted(SPEC_PATHS.items()))
+def test_spec_paths_import(path: str, name: str) -> None:
+    module = importlib.import_module(path)
+    assert name in module.__all__
+    assert getattr(module, name) is not None
+
+
+def test_spec_re_exports_are_the_servers_objects() -> None:
+    aiohttp_shim = importlib.import_module("tbone.resources.aiohttp")
+    aiohttp_home = importlib.import_module("tbone.servers.aiohttp")
+    carrier_shim = importlib.import_module("tbone.dispatch.carriers.sanic_websocket")
+    sanic_home = importlib.import_module("tbone.servers.sanic")
+    assert aiohttp_shim.AioHttpResource is aiohttp_home.AioHttpResource
+    assert aiohttp_shim.mount_websocket is aiohttp_home.mount_websocket
+    assert carrier_shim.SanicWebSocketCarrier is sanic_home.SanicWebSocketCarrier
+
+
+def test_no_two_public_classes_share_a_name() -> None:
+    seen: dict[str, str] = {}
+    for name in PACKAGES:
+        module = importlib.import_module(name)
+        for public in module.__all__:
+            obj = getattr(module, public)
+            if not inspect.isclass(obj):
+                continue
+            where = f"{obj.__module__}.{obj.__qualname__}"
+            assert seen.setdefault(public, where) == where, f"two public classes named {public}: {where}, {seen[public]}"
 
 
 def isort_key(name: str) -> tuple[int, list[int | str]]:

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from examples.chatrooms.app import create_app, seed
-from tbone.testing.mongo import embedded_mongo, make_client
+from tbone.testing.embedded_db import embedded_mongo, make_client
 
 
 def main() -> None:

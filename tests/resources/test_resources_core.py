@@ -10,6 +10,7 @@ import pytest
 
 import tbone.resources
 from tbone.data.errors import ValidationError
+from tbone.resources.mongo import MongoResource, MongoResourceOptions
 from tbone.resources import (
     CORS,
     BadRequest,
@@ -104,8 +105,9 @@ def test_meta_is_inherited_and_overridden() -> None:
     assert options.incoming_detail == ("get", "put", "patch", "delete")  # from Books.Meta
     assert isinstance(options.cors, CORS)
     assert type(options.formatter) is JSONFormatter
-    assert options.fts_operator == "q"
-    assert (options.limit, options.max_limit) == (20, 100)
+    # list paging and full text are Mongo options (MongoResourceOptions), not the core's
+    assert not hasattr(options, "fts_operator")
+    assert not hasattr(options, "limit")
 
     class PlainResource(Resource):
         pass
@@ -124,13 +126,19 @@ def test_meta_is_inherited_and_overridden() -> None:
         ({"formatter": 42}, "no format"),
         ({"hypermedia": "yes"}, "True or False"),
         ({"name": "a b"}, "URL-safe"),
-        ({"limit": 500}, "exceeds max_limit"),
+        ({"limit": 20}, "unknown option"),  # paging is a Mongo resource's option
         ({"cors": "*"}, "CORS"),
     ],
 )
 def test_misconfiguration_fails_at_class_definition(meta: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         type("Bad", (Resource,), {"Meta": type("Meta", (), meta)})
+
+
+def test_mongo_options_are_checked_at_class_definition() -> None:
+    assert MongoResource.options_class is MongoResourceOptions
+    with pytest.raises(ConfigurationError, match="exceeds max_limit"):
+        type("Bad", (MongoResource,), {"Meta": type("Meta", (), {"limit": 500})})
 
 
 def test_component_classes_are_instantiated() -> None:

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tbone.dispatch.channels import MemoryChannel
-from tbone.resources.websocket import MAX_FRAME_SIZE
+from tbone.resources.connections import MAX_FRAME_SIZE
 from tbone.testing import ProtocolErrorReply, WebSocketTestClient
 
 from .support import SERVERS, TOKEN, Served, Store, serve_app, wait_until

@@ -9,7 +9,7 @@ from tbone.dispatch.channels.base import Channel
 from tbone.dispatch.encoding import EncodedMessage
 from tbone.dispatch.messages import ProtocolError
 from tbone.dispatch.multiplexer import WebsocketMultiplexer
-from tbone.dispatch.routers import RequestRouter
+from tbone.dispatch.request_router import RequestRouter
 from tbone.dispatch.signals import Receiver, Signal
 
 __all__ = [

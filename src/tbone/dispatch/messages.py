@@ -31,7 +31,7 @@ import orjson
 
 __all__ = [
     "ProtocolError",
-    "Request",
+    "RequestMessage",
     "ack",
     "error",
     "parse",
@@ -51,7 +51,7 @@ class ProtocolError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class RequestMessage:
     """A validated ``{"type": "request"}`` message."""
 
     key: Any
@@ -86,7 +86,7 @@ def _str_mapping(value: Any, name: str, key: Any) -> dict[str, str]:
     return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
 
 
-def parse_request(message: Mapping[str, Any]) -> Request:
+def parse_request(message: Mapping[str, Any]) -> RequestMessage:
     """Validate a request message; the href's query string is merged into args."""
     key = message.get("key")
     method = message.get("method")
@@ -102,7 +102,7 @@ def parse_request(message: Mapping[str, Any]) -> Request:
         args[name] = f"{args[name]},{value}" if name in args else value
     args.update(_str_mapping(message.get("args"), "args", key))
     headers = _str_mapping(message.get("headers"), "headers", key)
-    return Request(key, method.upper(), split.path, args, headers, message.get("body"))
+    return RequestMessage(key, method.upper(), split.path, args, headers, message.get("body"))
 
 
 def response(key: Any, status: int, payload: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from tbone.dispatch import messages
 from tbone.dispatch.carriers.base import Carrier
 from tbone.dispatch.channels.base import Channel
 from tbone.dispatch.messages import ProtocolError
-from tbone.dispatch.routers import RequestRouter
+from tbone.dispatch.request_router import RequestRouter
 
 __all__ = ["WebsocketMultiplexer"]
 
@@ -97,7 +97,7 @@ class WebsocketMultiplexer:
             return await self._subscription(carrier, kind, message.get("event"), key)
         raise ProtocolError(f"unknown message type {kind!r}", key)
 
-    async def _request(self, carrier: Carrier, request: messages.Request) -> dict[str, Any]:
+    async def _request(self, carrier: Carrier, request: messages.RequestMessage) -> dict[str, Any]:
         name = request.path.strip("/").split("/", 1)[0]
         router = self._routers.get(name)
         if router is None:

@@ -1,7 +1,11 @@
 """Resources: the same REST endpoints over HTTP (aiohttp or Sanic) and WebSocket.
 
-Server-independent: nothing imported here pulls in aiohttp or Sanic. The
-adapters live in ``tbone.resources.aiohttp`` and ``tbone.resources.sanic``.
+This package is the server- and storage-independent core: the neutral
+``Request``/``Response``, errors, options, ``Resource``, ``ModelResource``,
+routing and the pluggable Protocols. MongoDB lives in
+``tbone.resources.mongo``; the servers in ``tbone.servers.aiohttp`` and
+``tbone.servers.sanic`` (also importable as ``tbone.resources.aiohttp`` and
+``tbone.resources.sanic``). Nothing imported here pulls in a server or MongoDB.
 """
 
 from tbone.resources.authentication import SAFE_METHODS, NoAuthentication, ReadOnlyAuthentication
@@ -18,19 +22,17 @@ from tbone.resources.errors import (
 )
 from tbone.resources.formatters import JSONFormatter
 from tbone.resources.http import MISSING, Headers, Request, Response, parse_query
-from tbone.resources.interfaces import Authentication, Formatter, ResourceProtocol, View
-from tbone.resources.models import ModelResource, ModelResourceOptions
+from tbone.resources.model_resources import ModelResource, ModelResourceOptions
 from tbone.resources.options import CORS, ResourceOptions
-from tbone.resources.query import OPERATORS, ListQuery, parse_list_query
+from tbone.resources.protocols import Authentication, Formatter, ResourceProtocol, View
 from tbone.resources.resources import DETAIL_METHODS, LIST_METHODS, STATUSES, Resource
-from tbone.resources.routers import Route, Router
+from tbone.resources.routing import Route, Router
 
 __all__ = [
     "CORS",
     "DETAIL_METHODS",
     "LIST_METHODS",
     "MISSING",
-    "OPERATORS",
     "SAFE_METHODS",
     "STATUSES",
     "Authentication",
@@ -41,7 +43,6 @@ __all__ = [
     "HTTPError",
     "Headers",
     "JSONFormatter",
-    "ListQuery",
     "MethodNotAllowed",
     "MethodNotImplemented",
     "ModelResource",
@@ -59,6 +60,5 @@ __all__ = [
     "Unauthorized",
     "View",
     "error_response",
-    "parse_list_query",
     "parse_query",
 ]

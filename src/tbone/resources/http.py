@@ -9,11 +9,12 @@ websocket requests with the same statuses and payloads.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl
+
+from tbone.data.fields.base import MISSING
 
 __all__ = [
     "ALL_VERBS",
@@ -21,6 +22,7 @@ __all__ = [
     "Headers",
     "Request",
     "Response",
+    "View",
     "parse_query",
 ]
 
@@ -31,15 +33,6 @@ _T = TypeVar("_T")
 ALL_VERBS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-class _Missing(enum.Enum):
-    MISSING = enum.auto()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-#: Marks a :attr:`Request.payload` that has not been decoded from the body yet.
-MISSING = _Missing.MISSING
 
 
 class Headers(Mapping[str, str]):
@@ -218,3 +211,7 @@ class Response:
     status: int
     payload: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+#: A neutral view: what every transport ultimately calls.
+View = Callable[[Request], Awaitable[Response]]

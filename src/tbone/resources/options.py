@@ -18,7 +18,7 @@ from typing import Any, Self
 from tbone.data.errors import ConfigurationError
 from tbone.resources.authentication import NoAuthentication
 from tbone.resources.formatters import JSONFormatter
-from tbone.resources.interfaces import Authentication, Formatter
+from tbone.resources.protocols import Authentication, Formatter
 
 __all__ = ["CORS", "VERBS", "ResourceOptions", "collect_meta"]
 
@@ -49,21 +49,20 @@ class CORS:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceOptions:
-    """Every ``Meta`` option a resource understands, with its default.
+    """Every ``Meta`` option the core of a resource understands, with its default.
 
-    ``query``/``sort``/``object_class``/``channel_class``/``limit``/
-    ``max_limit``/``fts_operator`` are read by model resources; the core only
-    stores them. ``outgoing_*`` list the verbs whose result leaves the
-    resource: a verb missing there still runs but answers without a body (and
-    model resources publish no event for it).
+    ``object_class`` and ``channel_class`` are read by model resources; the
+    core only stores them. Storage-specific options (a Mongo resource's
+    ``query``, ``sort``, ``limit``...) live in the storage's own options
+    class (``tbone.resources.mongo.MongoResourceOptions``), which extends this
+    one. ``outgoing_*`` list the verbs whose result leaves the resource: a
+    verb missing there still runs but answers without a body (and model
+    resources publish no event for it).
     """
 
     name: str = ""
     object_class: Any = None
-    query: Mapping[str, Any] | None = None
-    sort: tuple[tuple[str, int], ...] | None = None
     hypermedia: bool = True
-    fts_operator: str = "q"
     incoming_list: tuple[str, ...] = VERBS
     incoming_detail: tuple[str, ...] = VERBS
     outgoing_list: tuple[str, ...] = VERBS
@@ -72,8 +71,6 @@ class ResourceOptions:
     authentication: Authentication = field(default_factory=NoAuthentication)
     channel_class: Any = None
     cors: CORS | None = None
-    limit: int = 20
-    max_limit: int = 100
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
@@ -88,7 +85,14 @@ class ResourceOptions:
                 f"{owner}.Meta: unknown option(s) {sorted(unknown)}; "
                 f"known options are {sorted(cls.option_names())}"
             )
-        values = dict(meta)
+        values = cls.normalize(dict(meta), owner)
+        options = cls(**values)
+        options.check(owner)
+        return options
+
+    @classmethod
+    def normalize(cls, values: dict[str, Any], owner: str) -> dict[str, Any]:
+        """Turn ``Meta`` spellings into option values; subclasses add their own."""
         values.setdefault("name", _default_name(owner))
         for key in ("incoming_list", "incoming_detail", "outgoing_list", "outgoing_detail"):
             if key in values:
@@ -96,33 +100,20 @@ class ResourceOptions:
         for key, method in (("formatter", "format"), ("authentication", "is_authenticated")):
             if key in values:
                 values[key] = _component(values[key], method, f"{owner}.Meta.{key}")
-        if values.get("sort") is not None:
-            values["sort"] = tuple((str(k), int(d)) for k, d in values["sort"])
         if values.get("cors") is True:
             values["cors"] = CORS()
-        options = cls(**values)
-        options.check(owner)
-        return options
+        return values
 
     def check(self, owner: str) -> None:
         """Validate option values; subclasses add their own checks."""
         # Meta values are unchecked user input until here, whatever the annotations say.
         name: Any = self.name
-        fts: Any = self.fts_operator
         if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
             raise ConfigurationError(f"{owner}.Meta.name must be a URL-safe word: {name!r}")
         if not isinstance(self.hypermedia, bool):
             raise ConfigurationError(f"{owner}.Meta.hypermedia must be True or False")
-        if not (isinstance(fts, str) and fts):
-            raise ConfigurationError(f"{owner}.Meta.fts_operator must be a non-empty string")
         if self.cors is not None and not isinstance(self.cors, CORS):
             raise ConfigurationError(f"{owner}.Meta.cors must be a CORS(...) or None")
-        for key in ("limit", "max_limit"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"{owner}.Meta.{key} must be a positive int")
-        if self.limit > self.max_limit:
-            raise ConfigurationError(f"{owner}.Meta.limit exceeds max_limit ({self.max_limit})")
 
 
 def collect_meta(mro: Iterable[type]) -> dict[str, Any]:

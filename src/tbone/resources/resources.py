@@ -32,9 +32,9 @@ from tbone.resources.errors import (
     error_response,
 )
 from tbone.resources.http import ALL_VERBS, Request, Response
-from tbone.resources.interfaces import View
 from tbone.resources.options import VERBS, ResourceOptions, collect_meta
-from tbone.resources.routers import Route
+from tbone.resources.protocols import View
+from tbone.resources.routing import Route
 
 __all__ = ["DETAIL_METHODS", "LIST_METHODS", "STATUSES", "Resource"]
 

@@ -7,7 +7,7 @@ first use, so the pytest plugin works without it.
 
 from typing import TYPE_CHECKING, Any
 
-from tbone.testing.mongo import DRIVERS, embedded_mongo, is_secantus, make_client
+from tbone.testing.embedded_db import DRIVERS, embedded_mongo, is_secantus, make_client
 
 if TYPE_CHECKING:
     from tbone.testing.wsclient import ProtocolErrorReply, WebSocketTestClient

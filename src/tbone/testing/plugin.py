@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tbone.testing.mongo import embedded_mongo, make_client
+from tbone.testing.embedded_db import embedded_mongo, make_client
 
 __all__ = ["db", "driver", "mongo_uri"]
 

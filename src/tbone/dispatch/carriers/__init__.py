@@ -1,9 +1,9 @@
 """Carriers: the connections that events and responses travel over.
 
 Only the Protocols and server-neutral helpers are exported here. The shipped
-carriers live in ``tbone.dispatch.carriers.aiohttp_websocket`` and
-``tbone.dispatch.carriers.sanic_websocket``, each importing only its own server
-library, and are deliberately not imported by this package.
+carriers live with their servers, in ``tbone.servers.aiohttp.carrier`` and
+``tbone.servers.sanic.carrier``; ``aiohttp_websocket`` and ``sanic_websocket``
+here re-export them at the SPEC's paths, and this package imports neither.
 """
 
 from tbone.dispatch.carriers.base import Carrier, StreamCarrier

@@ -10,36 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 from urllib.parse import unquote
 
 from tbone.data.errors import ConfigurationError
-from tbone.resources.http import Headers, Request, parse_query
-from tbone.resources.interfaces import RESOURCE_MEMBERS, View
-
-if TYPE_CHECKING:
-    from tbone.resources.interfaces import ResourceProtocol
+from tbone.resources.http import Headers, Request, View, parse_query
+from tbone.resources.protocols import RESOURCE_MEMBERS, ResourceProtocol
+from tbone.resources.routes import Route
 
 __all__ = ["Route", "Router"]
 
 _WORD = re.compile(r"[A-Za-z0-9_.~-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One route: mount ``handler`` at ``path`` for ``methods`` under ``name``.
-
-    ``methods`` is whatever the server's ``add_route`` takes (``"*"`` for
-    aiohttp, a tuple of verbs for Sanic), hence ``Any``. ``view`` is the
-    neutral view behind ``handler``; ``Router.dispatch`` calls it directly.
-    """
-
-    path: str
-    handler: Any
-    methods: Any
-    name: str
-    view: View | None = field(default=None, compare=False, repr=False)
 
 
 class Router:

@@ -18,8 +18,8 @@ from tbone.data.errors import ConfigurationError, ValidationError
 from tbone.data.fields.base import BaseField
 from tbone.data.models import Model
 from tbone.resources.errors import BadRequest
+from tbone.resources.field_selection import parse_fields
 from tbone.resources.options import ResourceOptions
-from tbone.resources.query import parse_fields
 from tbone.resources.resources import Resource
 
 __all__ = ["ModelResource", "ModelResourceOptions"]

@@ -1,11 +1,11 @@
-"""The ready-made aiohttp websocket endpoint (re-exported by ``tbone.resources.aiohttp``).
+"""The ready-made aiohttp websocket endpoint (exported by ``tbone.servers.aiohttp``).
 
 ``mount_websocket(app, multiplexer)`` is the one line: it adds ``GET /ws``
 serving the websocket protocol of ``tbone.dispatch.messages`` with
 ``multiplexer``. Each connection becomes an ``AioHttpConnection`` carrier
 that knows its handshake headers (merged under each request's headers, so
 resources authenticate websocket requests as HTTP ones) and checks
-subscriptions (see ``tbone.resources.websocket``). Messages over
+subscriptions (see ``tbone.resources.connections``). Messages over
 ``max_size`` bytes close the socket with 1009; on close the carrier is
 unsubscribed from everything.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tbone.dispatch.carriers.aiohttp_websocket import AioHttpWebSocketCarrier
 from tbone.dispatch.multiplexer import WebsocketMultiplexer
+from tbone.resources.connections import MAX_FRAME_SIZE, ResourceConnection
 from tbone.resources.http import Headers
-from tbone.resources.websocket import MAX_FRAME_SIZE, ResourceConnection
+from tbone.servers.aiohttp.carrier import AioHttpWebSocketCarrier
 
 __all__ = ["AioHttpConnection", "mount_websocket", "websocket_handler"]
 

@@ -1,7 +1,7 @@
 """``MongoResource[M]``: REST over a MongoDB collection of ``M`` models.
 
 ``Meta.object_class`` is a model with ``tbone.db.models.MongoCollectionMixin``.
-The list speaks the query language of ``tbone.resources.query`` (filters,
+The list speaks the query language of ``tbone.resources.mongo.list_queries`` (filters,
 ``order_by``, ``limit``/``offset``, ``fields``, full text) and answers
 ``{"meta": {"total_count", "limit", "offset"}, "objects": [...]}``.
 
@@ -29,8 +29,10 @@ from tbone.db.errors import DocumentValidationError, DoesNotExist
 from tbone.db.errors import DuplicateKeyError as StoredDuplicateKeyError
 from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, NotFound
 from tbone.resources.http import Response
-from tbone.resources.models import M, ModelResource
-from tbone.resources.query import ListQuery, parse_list_query
+from tbone.resources.model_resources import M, ModelResource
+from tbone.resources.mongo.list_queries import ListQuery, parse_list_query
+from tbone.resources.mongo.mongo_options import MongoResourceOptions
+from tbone.resources.options import ResourceOptions
 
 __all__ = ["MongoResource"]
 
@@ -74,6 +76,9 @@ def _doc(obj: Any) -> Any:
 
 class MongoResource(ModelResource[M]):
     """A resource over the MongoDB collection of ``Meta.object_class`` (see module doc)."""
+
+    options_class: ClassVar[type[ResourceOptions]] = MongoResourceOptions
+    _meta: ClassVar[MongoResourceOptions]
 
     exception_statuses: ClassVar[Mapping[type[BaseException], int]] = {
         **DEFAULT_EXCEPTION_STATUSES,

@@ -9,13 +9,10 @@ is checked by mypy; at run time only :data:`RESOURCE_MEMBERS` is used, by
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from tbone.resources.http import Request, Response
-
-if TYPE_CHECKING:
-    from tbone.resources.routers import Route
+from tbone.resources.http import Request, Response, View
+from tbone.resources.routes import Route
 
 __all__ = [
     "RESOURCE_MEMBERS",
@@ -24,9 +21,6 @@ __all__ = [
     "ResourceProtocol",
     "View",
 ]
-
-#: A neutral view: what every transport ultimately calls.
-View = Callable[[Request], Awaitable[Response]]
 
 
 class Formatter(Protocol):

@@ -24,11 +24,11 @@ from typing import Any
 
 from tbone.resources.errors import HTTPError
 from tbone.resources.http import Headers, Request
-from tbone.resources.routers import Router
+from tbone.resources.routing import Router
 
 __all__ = ["MAX_FRAME_SIZE", "ResourceConnection", "may_subscribe"]
 
-logger = logging.getLogger("tbone.resources.websocket")
+logger = logging.getLogger("tbone.resources.connections")
 
 #: Largest message a client may send, in bytes (1 MiB). A bigger one closes
 #: the socket with code 1009 ("message too big"), as RFC 6455 prescribes.

@@ -1,6 +1,6 @@
-"""The ready-made Sanic websocket endpoint (re-exported by ``tbone.resources.sanic``).
+"""The ready-made Sanic websocket endpoint (exported by ``tbone.servers.sanic``).
 
-The same shape as ``tbone.resources.ws_aiohttp``: ``mount_websocket(app,
+The same shape as ``tbone.servers.aiohttp.endpoint``: ``mount_websocket(app,
 multiplexer)`` adds a websocket route at ``/ws``. Sanic applies one message
 size limit to every websocket route of an app (``config.WEBSOCKET_MAX_SIZE``),
 so ``mount_websocket`` sets it: messages over ``max_size`` bytes close the
@@ -15,10 +15,10 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from tbone.dispatch.carriers.sanic_websocket import SanicWebSocketCarrier
 from tbone.dispatch.multiplexer import WebsocketMultiplexer
+from tbone.resources.connections import MAX_FRAME_SIZE, ResourceConnection
 from tbone.resources.http import Headers
-from tbone.resources.websocket import MAX_FRAME_SIZE, ResourceConnection
+from tbone.servers.sanic.carrier import SanicWebSocketCarrier
 
 __all__ = ["SanicConnection", "mount_websocket", "websocket_handler"]
 

@@ -1,4 +1,4 @@
-"""The list query language of model resources: filters, sorting, paging, fields.
+"""The list query language of Mongo resources: filters, sorting, paging, fields.
 
 ``parse_list_query(model, args, ...)`` reads a request's query args into a
 :class:`ListQuery` whose ``filters`` is a MongoDB filter document. Every
@@ -27,8 +27,9 @@ from tbone.data.errors import FieldError
 from tbone.data.fields.base import BaseField
 from tbone.data.fields.composite import ListField
 from tbone.resources.errors import BadRequest
+from tbone.resources.field_selection import parse_fields
 
-__all__ = ["OPERATORS", "RESERVED_ARGS", "ListQuery", "parse_fields", "parse_list_query"]
+__all__ = ["OPERATORS", "RESERVED_ARGS", "ListQuery", "parse_list_query"]
 
 #: ``field__op`` suffix → MongoDB operator.
 OPERATORS: Mapping[str, str] = {
@@ -84,21 +85,6 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, errors: list[dict
         errors.append(_error(name, f"{name} must not be negative", "too_small"))
         return default
     return value
-
-
-def parse_fields(
-    by_key: Mapping[str, BaseField],
-    wanted: str | None,
-    pk_key: str | None,
-    errors: list[dict[str, Any]],
-) -> frozenset[str] | None:
-    """The data keys of ``?fields=a,b`` plus the primary key; ``None`` for all."""
-    if not wanted:
-        return None
-    keys = {k.strip() for k in wanted.split(",") if k.strip()}
-    for key in sorted(keys - by_key.keys()):
-        errors.append(_error("fields", f"Unknown field {key!r}", "unknown_field"))
-    return frozenset(keys | ({pk_key} if pk_key else set()))
 
 
 def parse_list_query(

@@ -1,0 +1,22 @@
+"""TBone on Sanic: ``SanicResource``, ``mount``, ``mount_websocket`` and the carrier.
+
+The only package of tbone that imports Sanic (with its SPEC-named
+re-exports ``tbone.resources.sanic`` and
+``tbone.dispatch.carriers.sanic_websocket``).
+"""
+
+from tbone.resources.connections import MAX_FRAME_SIZE
+from tbone.servers.sanic.carrier import SanicWebSocketCarrier
+from tbone.servers.sanic.endpoint import SanicConnection, mount_websocket, websocket_handler
+from tbone.servers.sanic.handlers import SanicHandler, SanicResource, mount
+
+__all__ = [
+    "MAX_FRAME_SIZE",
+    "SanicConnection",
+    "SanicHandler",
+    "SanicResource",
+    "SanicWebSocketCarrier",
+    "mount",
+    "mount_websocket",
+    "websocket_handler",
+]
