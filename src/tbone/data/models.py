@@ -10,6 +10,9 @@ Field objects are non-data descriptors: ``Book.title`` is the ``StringField``,
 while ``book.title`` is a plain instance-dict lookup. Assignment is therefore
 not validated (as with pydantic's default); ``validate()`` checks and
 normalizes the current values.
+
+This is the top of ``tbone.data``: the modules below know a model only by the
+marker the metaclass sets (``tbone.data.protocols``), never by importing it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import ItemsView, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 import orjson
 from typing_extensions import dataclass_transform
@@ -25,7 +28,9 @@ from typing_extensions import dataclass_transform
 from tbone.data import compiler
 from tbone.data.errors import ErrorDetail, Loc, ValidationError, error_details
 from tbone.data.fields.base import MISSING, BaseField, ExportMode, Field
+from tbone.data.fields.composite import DictField, ListField, ModelField
 from tbone.data.options import ModelOptions, PendingField, is_classvar_annotation
+from tbone.data.protocols import MODEL_MARKER
 
 __all__ = ["Model", "ModelMeta"]
 
@@ -63,12 +68,9 @@ def _lazy_init(self: Model, data: dict[str, Any]) -> None:
     init(self, data)
 
 
-def _make_lazy_exporter(mode: ExportMode, attr: str) -> Any:
+def _make_lazy_exporter(mode: ExportMode) -> Any:
     def lazy(self: Model) -> dict[str, Any]:
-        cls = type(self)
-        fn = compiler.compile_exporter(cls, mode)
-        setattr(cls, attr, fn)
-        return fn(self)
+        return compiler.exporter_for(type(self), mode)(self)
 
     return lazy
 
@@ -88,12 +90,13 @@ class ModelMeta(type):
                 continue
             defaults[attr] = ns.get(attr, MISSING)
             ns[attr] = PendingField(attr, defaults[attr])
+        ns[MODEL_MARKER] = True
         ns["_tbone_from_data"] = classmethod(_lazy_from_data)
         ns["_tbone_adopt"] = classmethod(_lazy_adopt)
         ns["_tbone_init"] = _lazy_init
-        ns["_tbone_export_native"] = _make_lazy_exporter("native", "_tbone_export_native")
-        ns["_tbone_export_primitive"] = _make_lazy_exporter("primitive", "_tbone_export_primitive")
-        ns["_tbone_serialize"] = _make_lazy_exporter("serialize", "_tbone_serialize")
+        ns["_tbone_export_native"] = _make_lazy_exporter("native")
+        ns["_tbone_export_primitive"] = _make_lazy_exporter("primitive")
+        ns["_tbone_serialize"] = _make_lazy_exporter("serialize")
         cls = super().__new__(mcls, name, bases, ns, **kwargs)
         parent = next((b._meta for b in cls.__mro__[1:] if isinstance(b, ModelMeta)), None)
         options = ModelOptions(cls, meta, parent)  # type: ignore[arg-type]
@@ -217,7 +220,7 @@ class Model(metaclass=ModelMeta):
         if errors:
             raise ValidationError(errors, type(self).__name__)
         values.update(updates)
-        compiler._run_clean(self)
+        compiler.run_clean(self)
 
     def clean(self) -> None:
         """Model-level checks across fields; override and raise ``ValueError`` (or a
@@ -310,10 +313,9 @@ def _needs_async(cls: type[Model]) -> bool:
 
 
 def _nested_models(field: BaseField) -> list[type[Model]]:
-    from tbone.data.fields.composite import DictField, ListField, ModelField
-
     if isinstance(field, ModelField):
-        return [field.model]
+        # every model class is a Model; the field, below this module, says ModelLike
+        return [cast("type[Model]", field.model)]
     if isinstance(field, ListField):
         return _nested_models(field.item)
     if isinstance(field, DictField):
@@ -322,8 +324,6 @@ def _nested_models(field: BaseField) -> list[type[Model]]:
 
 
 def _validate_nested(field: BaseField, value: Any, loc: Loc, errors: list[ErrorDetail]) -> None:
-    from tbone.data.fields.composite import DictField, ListField, ModelField
-
     if value is None:
         return
     if isinstance(field, ModelField):
@@ -354,8 +354,6 @@ def _compute_needs_async(cls: type[Model], seen: set[type]) -> bool:
 
 
 async def _serialize_value(field: BaseField, value: Any) -> Any:
-    from tbone.data.fields.composite import DictField, ListField, ModelField
-
     if value is None:
         return None
     if isinstance(field, ModelField):

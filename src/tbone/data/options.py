@@ -12,14 +12,12 @@ import re
 import threading
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tbone.data.errors import ConfigurationError
 from tbone.data.fields.base import MISSING, BaseField, FieldSpec
+from tbone.data.protocols import ModelLike
 from tbone.data.resolve import field_for_annotation
-
-if TYPE_CHECKING:
-    from tbone.data.models import Model
 
 __all__ = ["ModelOptions", "PendingField", "is_classvar_annotation"]
 
@@ -41,7 +39,7 @@ class PendingField:
         self.name = name
         self.default = default
 
-    def __get__(self, instance: Any, owner: type[Model] | None = None) -> Any:
+    def __get__(self, instance: Any, owner: type[ModelLike] | None = None) -> Any:
         if owner is None:
             owner = type(instance)
         owner._meta.fields  # noqa: B018 - resolving replaces this placeholder
@@ -54,7 +52,7 @@ class PendingField:
 class ModelOptions:
     """The options of one model class (``cls._meta``)."""
 
-    def __init__(self, model: type[Model], meta: type | None, parent: ModelOptions | None) -> None:
+    def __init__(self, model: type[ModelLike], meta: type | None, parent: ModelOptions | None) -> None:
         self.model = model
         self.parent = parent
         own = dict(vars(meta)) if meta is not None else {}
@@ -156,6 +154,15 @@ class ModelOptions:
             self._serialize_methods = found
         return self._serialize_methods
 
+    @property
+    def overrides_clean(self) -> bool:
+        """Whether the model has a ``clean()`` hook of its own (inherited ones
+        included): the root model's is a no-op that builders skip."""
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        return self.model.clean is not root.model.clean
+
     def collection_name(self) -> str:
         return f"{self.namespace}.{self.name}" if self.namespace else self.name
 
@@ -164,4 +171,3 @@ class ModelOptions:
 
     def __repr__(self) -> str:
         return f"<ModelOptions {self.model.__name__} name={self.name!r}>"
-

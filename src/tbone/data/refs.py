@@ -4,20 +4,21 @@ Stored as a BSON DBRef. ``await ref.fetch(db)`` loads the referenced document
 with any database object that has ``db[name].find_one`` (pymongo's async
 database or motor's), so this module needs no import of ``tbone.db``; a model
 with ``tbone.db``'s mixin is read through its ``get_collection(db)``.
+``Ref[M]`` is bound by ``ModelLike`` (``tbone.data.protocols``), not ``Model``:
+``DBRefField`` stores refs, so this module sits below the fields.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bson import DBRef
 
-if TYPE_CHECKING:
-    from tbone.data.models import Model
+from tbone.data.protocols import ModelLike
 
 __all__ = ["Ref"]
 
-M = TypeVar("M", bound="Model")
+M = TypeVar("M", bound=ModelLike)
 
 
 class Ref(Generic[M]):

@@ -2,7 +2,8 @@
 
 Called once per model, on first use, with annotations already evaluated by
 ``typing.get_type_hints`` (so forward references and ``from __future__ import
-annotations`` work).
+annotations`` work). Models are recognised by their marker
+(``tbone.data.protocols.is_model``), so this module sits below ``models``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tbone.data.fields.scalars import (
     StringField,
 )
 from tbone.data.fields.temporal import DateField, DateTimeField, TimeField
+from tbone.data.protocols import is_model
 from tbone.data.refs import Ref
 
 __all__ = ["field_for_annotation"]
@@ -47,12 +49,6 @@ _SIMPLE: dict[Any, type[BaseField]] = {
     ObjectId: ObjectIdField,
     DBRef: DBRefField,
 }
-
-
-def _is_model(tp: Any) -> bool:
-    from tbone.data.models import Model
-
-    return isinstance(tp, type) and issubclass(tp, Model)
 
 
 def field_for_annotation(annotation: Any, where: str) -> BaseField:
@@ -100,7 +96,7 @@ def field_for_annotation(annotation: Any, where: str) -> BaseField:
         return DictField(field_for_annotation(value, f"{where}{{}}"))
     if origin is Ref:
         (model,) = get_args(annotation)
-        if not _is_model(model):
+        if not is_model(model):
             raise ConfigurationError(f"{where}: Ref[...] takes a Model subclass")
         return DBRefField(model=model)
     if annotation is Ref:
@@ -109,7 +105,7 @@ def field_for_annotation(annotation: Any, where: str) -> BaseField:
         return _SIMPLE[annotation]()
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return EnumField(annotation)
-    if _is_model(annotation):
+    if is_model(annotation):
         return ModelField(annotation)
     if annotation is Any or annotation is typing.Any:
         raise ConfigurationError(f"{where}: Any is not a field type; annotate a concrete type")

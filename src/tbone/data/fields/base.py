@@ -5,6 +5,10 @@ A field object does three jobs for one attribute: coerce a raw value
 Fields also describe themselves as small Python expressions (``coerce_expr`` and
 ``export_expr``) that ``tbone.data.compiler`` pastes into one generated function
 per model, so the per-value path has no per-field method dispatch.
+
+The compiler hands the fields what they need from the layers above them
+(a nested model's compiled builder) through the namespace they write to, under
+``NESTED_BUILDERS``, so no field module imports the compiler.
 """
 
 from __future__ import annotations
@@ -12,17 +16,21 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, overload
 
 from tbone.data.errors import FieldError
+from tbone.data.protocols import ModelLike
 
 __all__ = [
     "MISSING",
+    "NESTED_BUILDERS",
     "BaseField",
+    "Builder",
     "ExportMode",
     "Field",
     "FieldSpec",
     "Namespace",
+    "NestedBuilders",
     "Projection",
     "validator",
 ]
@@ -30,7 +38,22 @@ __all__ = [
 T = TypeVar("T")
 Projection = bool | None
 ExportMode = Literal["native", "primitive", "serialize"]
+#: Names to objects, the globals of one generated function.
 Namespace = dict[str, Any]
+#: A compiled ``build(data) -> instance`` of one model.
+Builder = Callable[[Any], Any]
+
+#: The ``Namespace`` key under which the compiler passes ``NestedBuilders`` to
+#: the fields while they write code; removed before the code runs.
+NESTED_BUILDERS = "__tbone_nested_builders__"
+
+
+class NestedBuilders(Protocol):
+    """The compiled builder of a nested ``model`` (the adopting one with ``adopt``),
+    compiling it if needed; None while it is itself being compiled (a recursive
+    model), in which case the generated code calls the class attribute."""
+
+    def __call__(self, model: type[ModelLike], adopt: bool) -> Builder | None: ...
 
 
 class _Missing:

@@ -5,18 +5,20 @@ comprehension, so coercing ``list[str]`` or ``list[Review]`` costs one
 comprehension and no method call per item on the happy path. Any failure
 falls back to ``to_python``, which walks the items and reports each error at
 its index or key.
+
+A nested model's generated code calls that model's own compiled builder,
+which the compiler passes down in the namespace (``NESTED_BUILDERS``): this
+module knows models only as ``ModelLike``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tbone.data.errors import ErrorDetail, FieldError, ValidationError, error_details
-from tbone.data.fields.base import BaseField, ExportMode, Namespace
-
-if TYPE_CHECKING:
-    from tbone.data.models import Model
+from tbone.data.fields.base import NESTED_BUILDERS, BaseField, ExportMode, Namespace, NestedBuilders
+from tbone.data.protocols import ModelLike
 
 __all__ = ["DictField", "ListField", "ModelField"]
 
@@ -191,12 +193,12 @@ class ModelField(BaseField):
     json_type = "object"
     immutable = False
 
-    def __init__(self, model: type[Model], **options: Any) -> None:
+    def __init__(self, model: type[ModelLike], **options: Any) -> None:
         super().__init__(**options)
         self.model = model
         self.python_type = model
 
-    def coerce(self, value: Any) -> Model:
+    def coerce(self, value: Any) -> ModelLike:
         if isinstance(value, self.model):
             return value
         if isinstance(value, Mapping):
@@ -206,14 +208,13 @@ class ModelField(BaseField):
     def build_call(self, ns: Namespace, adopt: bool = False) -> tuple[str, str]:
         """Names, in the generated code, of the model class and of its compiled
         builder (the adopting one with ``adopt``); through the class attribute
-        while that builder is itself being compiled (a recursive model)."""
-        from tbone.data.compiler import adopter_for, builder_for
-
+        while that builder is itself being compiled (a recursive model), or when
+        the namespace comes without ``NESTED_BUILDERS`` (code not written by the
+        compiler)."""
         model = self._register(ns, self.model, "m")
-        if adopt:
-            build, attr, hint = adopter_for(self.model), "_tbone_adopt", "a"
-        else:
-            build, attr, hint = builder_for(self.model), "_tbone_from_data", "b"
+        attr, hint = ("_tbone_adopt", "a") if adopt else ("_tbone_from_data", "b")
+        nested: NestedBuilders | None = ns.get(NESTED_BUILDERS)
+        build = None if nested is None else nested(self.model, adopt)
         return model, f"{model}.{attr}" if build is None else self._register(ns, build, hint)
 
     def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
