@@ -81,7 +81,8 @@ def test_no_two_public_classes_share_a_name() -> None:
             if not inspect.isclass(obj):
                 continue
             where = f"{obj.__module__}.{obj.__qualname__}"
-            assert seen.setdefault(public, where) == where, f"two public classes named {public}: {where}, {seen[public]}"
+            first = seen.setdefault(public, where)
+            assert first == where, f"two public classes named {public}: {where}, {first}"
 
 
 def isort_key(name: str) -> tuple[int, list[int | str]]:

@@ -19,7 +19,7 @@ from aiohttp import web
 from bson import ObjectId
 from sanic import Sanic
 
-from tbone.data import Field, Model
+from tbone.data import Field, Model, serialize
 from tbone.db import create_collection
 from tbone.db.models import MongoCollectionMixin
 from tbone.dispatch.channels.mem import MemoryChannel
@@ -89,6 +89,41 @@ class Good(Books):
         hypermedia = False
 
 
+class Stamped(Books):
+    """Overrides ``create`` and writes through the model: its event still goes out."""
+
+    async def create(self) -> Any:
+        book = self.build(self.data)
+        book.tags = [*book.tags, "stamped"]
+        await book.insert(self.get_db())  # validates again: the book was changed after build
+        return await self.serialize(book)
+
+
+#: How often the Gadget's validator and its @serialize method ran.
+CALLS = {"validate": 0, "serialize": 0}
+
+
+def counted(value: str) -> str:
+    CALLS["validate"] += 1
+    return value
+
+
+class Gadget(Model, MongoCollectionMixin):
+    _id: ObjectId | None = Field(default=None, primary_key=True, readonly=True)
+    name: str = Field(validators=[counted])
+
+    @serialize
+    async def label(self) -> str:
+        CALLS["serialize"] += 1
+        return self.name.upper()
+
+
+class Gadgets(MongoResource[Gadget]):
+    class Meta:
+        object_class = Gadget
+        channel_class = MemoryChannel
+
+
 class Tags(MongoResource[Tag]):
     class Meta:
         object_class = Tag
@@ -105,6 +140,8 @@ ENDPOINTS: dict[str, type[MongoResource[Any]]] = {
     "good": Good,
     "tags": Tags,
     "counters": Counters,
+    "stamped": Stamped,
+    "gadgets": Gadgets,
 }
 
 
@@ -480,3 +517,115 @@ async def test_stored_document_that_no_longer_fits_is_a_generic_500(api: Api) ->
     detail = await api.call("GET", f"/api/books/{doc['_id']}/")
     assert detail.status == 500
     assert "not a number" not in str(detail.payload)
+
+
+# -- the write path: one event mechanism, validate and serialize once, PUT --
+
+
+async def test_an_overridden_verb_still_emits_its_event(api: Api) -> None:
+    created = await api.call("POST", "/api/stamped/", json={"title": "Dune"})
+    assert created.status == 201 and created.payload["tags"] == ["stamped"]
+    (event,) = await api.recorder.wait(1)
+    assert event["name"] == "resource_create"
+    assert event["data"]["tags"] == ["stamped"]
+    assert event["data"]["_links"] == {"self": {"href": f"/api/stamped/{created.payload['_id']}/"}}
+
+
+async def test_each_object_is_validated_and_serialized_once(api: Api) -> None:
+    CALLS.update(validate=0, serialize=0)
+    created = await api.call("POST", "/api/gadgets/?fields=name", json={"name": "lamp"})
+    assert created.status == 201 and set(created.payload) == {"_id", "name", "_links"}
+    (event,) = await api.recorder.wait(1)
+    assert event["data"]["label"] == "LAMP"  # the event has the whole object, whatever ?fields= said
+    assert CALLS == {"validate": 1, "serialize": 1}
+    CALLS.update(validate=0, serialize=0)
+    bulk = await api.call("POST", "/api/gadgets/", json=[{"name": "a"}, {"name": "b"}, {"name": "c"}])
+    assert [g["label"] for g in bulk.payload] == ["A", "B", "C"]
+    await api.recorder.wait(4)
+    assert CALLS == {"validate": 3, "serialize": 3}
+
+
+async def test_put_replaces_and_never_creates(api: Api) -> None:
+    missing = ObjectId()
+    reply = await api.call("PUT", f"/api/books/{missing}/", json={"title": "Ghost"})
+    assert (reply.status, reply.payload["error"]) == (404, f"No Book with id {missing}")
+    assert (await api.call("PUT", "/api/counters/41/", json={"value": 1})).status == 404
+    (book,) = await api.add({"title": "Dune"})
+    assert (await api.call("DELETE", f"/api/books/{book['_id']}/")).status == 204
+    assert (await api.call("PUT", f"/api/books/{book['_id']}/", json={"title": "Back"})).status == 404
+    assert await Book.count(api.db) == 0
+    assert await Counter.count(api.db) == 0
+    events = await api.recorder.wait(2)
+    assert [e["name"] for e in events] == ["resource_create", "resource_delete"]
+
+
+async def test_put_racing_delete_never_resurrects(api: Api) -> None:
+    statuses: set[tuple[int, int]] = set()
+    for round_ in range(50):
+        book = Book(title=f"race {round_}")
+        await book.insert(api.db)
+        href = f"/api/books/{book.pk}/"
+        put, delete = await asyncio.gather(
+            api.call("PUT", href, json={"title": f"race {round_} again"}), api.call("DELETE", href)
+        )
+        statuses.add((put.status, delete.status))
+        assert put.status in (202, 404) and delete.status == 204
+        assert await Book.count(api.db) == 0, f"round {round_}: the document came back"
+    assert statuses <= {(202, 204), (404, 204)}
+
+
+async def test_bulk_create_stopped_by_a_duplicate_names_the_item(api: Api) -> None:
+    await api.add({"title": "Dune"})
+    reply = await api.call(
+        "POST",
+        "/api/books/",
+        json=[{"title": "Emma"}, {"title": "Ulysses"}, {"title": "Dune"}, {"title": "Zed"}],
+    )
+    assert reply.status == 409
+    assert reply.payload == {
+        "error": "Item 2: A Book with title='Dune' already exists; items 0 to 1 were stored, "
+        "items from 2 on were not",
+        "errors": [
+            {"loc": [2, "title"], "msg": "A Book with this value already exists", "type": "duplicate_key"}
+        ],
+    }
+    assert sorted(b.title for b in await Book.find(Book.get_cursor(api.db))) == ["Dune", "Emma", "Ulysses"]
+    events = await api.recorder.wait(3)
+    assert [e["data"]["title"] for e in events] == ["Dune", "Emma", "Ulysses"]  # the stored ones
+    first = await api.call("POST", "/api/books/", json=[{"title": "Dune"}, {"title": "New"}])
+    assert first.status == 409 and first.payload["error"].endswith("no item was stored")
+    assert await Book.count(api.db) == 3
+
+
+async def test_writes_by_the_model_inside_a_verb_are_published_once_each(api: Api) -> None:
+    (dune,) = await api.add({"title": "Dune"})
+    await api.call("PATCH", f"/api/books/{dune['_id']}/", json={})  # nothing written: no event
+    await api.call("DELETE", "/api/books/?title=Dune")
+    events = await api.recorder.wait(2)
+    assert [(e["name"], e["data"]["title"]) for e in events] == [
+        ("resource_create", "Dune"),
+        ("resource_delete", "Dune"),
+    ]
+
+
+async def test_the_database_is_found_once_per_request(db: Any) -> None:
+    class CountingApp:
+        lookups = 0
+
+        @property
+        def db(self) -> Any:
+            CountingApp.lookups += 1
+            return db
+
+    router = Router("api")
+    router.register(Books, "books")
+    try:
+        status, created = await router.dispatch(CountingApp(), "POST", "/api/books/", body={"title": "Dune"})
+        assert status == 201
+        assert CountingApp.lookups == 1  # create, then the event: one lookup
+        CountingApp.lookups = 0
+        href = created["_links"]["self"]["href"]
+        assert (await router.dispatch(CountingApp(), "PUT", href, body={"title": "Emma"}))[0] == 202
+        assert CountingApp.lookups == 1  # get_object, update, the event
+    finally:
+        await MemoryChannel(name="pubsub").close()

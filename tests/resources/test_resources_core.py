@@ -10,7 +10,6 @@ import pytest
 
 import tbone.resources
 from tbone.data.errors import ValidationError
-from tbone.resources.mongo import MongoResource, MongoResourceOptions
 from tbone.resources import (
     CORS,
     BadRequest,
@@ -20,10 +19,13 @@ from tbone.resources import (
     MethodNotAllowed,
     NotFound,
     Resource,
+    Response,
     Router,
     error_response,
     parse_query,
 )
+from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, ExceptionTable, HTTPError, status_for
+from tbone.resources.mongo import MongoResource, MongoResourceOptions
 
 from .resources_support import RESOURCES, AioNotes, MemoryStore, SanicBooks, make_router
 
@@ -67,9 +69,7 @@ def test_urls_take_each_servers_form() -> None:
     sanic = {r.name: r for r in make_router("sanic").urls()}
     assert sanic["api_books_detail"].path == "/api/books/<pk>/"
     assert sanic["api_books_reviews"].path == "/api/books/<pk>/reviews/"
-    assert sanic["api_books_list"].methods == (
-        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
-    )
+    assert sanic["api_books_list"].methods == ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     assert len(aio) == len(sanic) == 4 * 2 + 3  # list + detail each, reviews on 3 Books kinds
 
 
@@ -160,6 +160,64 @@ def test_error_table_maps_exceptions() -> None:
     assert error_response(BadRequest("nope")).payload == {"error": "nope"}
     assert isinstance(NotFound(), LookupError)  # a plain ``except LookupError`` still works
     assert isinstance(BadRequest(), ValueError)
+
+
+class Taken(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is taken")
+        self.name = name
+
+
+class TakenTwice(Taken):
+    pass
+
+
+class Teapot(BadRequest):
+    status = 418
+
+
+def taken(exc: Taken) -> Conflict:
+    return Conflict(f"{exc.name} exists", errors=[{"loc": ("name",), "msg": "taken", "type": "duplicate"}])
+
+
+def test_error_table_entries_may_be_handlers_found_along_the_mro() -> None:
+    table: ExceptionTable = {
+        **DEFAULT_EXCEPTION_STATUSES,
+        Taken: taken,
+        TakenTwice: lambda exc: Response(418, {"teapot": exc.name}, {"X-Why": "twice"}),
+        KeyError: lambda exc: 422,
+        NotFound: 410,  # an HTTPError subclass with an entry: the entry wins
+    }
+    conflict = error_response(Taken("ann"), table)
+    assert (conflict.status, conflict.payload) == (
+        409,
+        {"error": "ann exists", "errors": [{"loc": ["name"], "msg": "taken", "type": "duplicate"}]},
+    )
+    twice = error_response(TakenTwice("bob"), table)  # the most specific entry wins
+    assert (twice.status, twice.payload, twice.headers) == (418, {"teapot": "bob"}, {"X-Why": "twice"})
+    assert error_response(KeyError("k"), table).payload == {"error": "'k'"}
+    assert error_response(KeyError("k"), table).status == 422
+    assert error_response(NotFound("gone"), table).status == 410
+    # an HTTPError keeps its own status over the builtins it subclasses (BadRequest is a ValueError)
+    assert error_response(Teapot("short and stout"), table).status == 418
+    assert [status_for(e, table) for e in (Taken("a"), TakenTwice("b"), ValueError(), Teapot())] == [
+        409,
+        418,
+        400,
+        418,
+    ]
+    assert status_for(RuntimeError()) is None and status_for(HTTPError()) == 500
+
+
+def test_a_failing_or_500_handler_is_a_logged_generic_500(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(exc: Exception) -> int:
+        raise RuntimeError("handler bug")
+
+    table: ExceptionTable = {KeyError: broken, IndexError: lambda exc: HTTPError("secret detail")}
+    for exc in (KeyError("k"), IndexError("i")):
+        response = error_response(exc, table)
+        assert (response.status, response.payload) == (500, {"error": "Internal Server Error"})
+    assert "handler bug" in caplog.text
 
 
 def test_headers_and_query_parsing() -> None:

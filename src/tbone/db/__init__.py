@@ -5,27 +5,36 @@
 >>> db = connect(uri="mongodb://localhost:27017", name="store")  # doctest: +SKIP
 >>> await create_collection(db, Book)  # doctest: +SKIP
 
+Every write records a ``Change`` (``tbone.db.changes``): the ``changed``
+signal and ``collect_changes()`` collectors see each one.
+
 This package imports ``tbone.data`` and ``tbone.dispatch.signals``, never
 ``tbone.resources`` nor a web server.
 """
 
 from tbone.db.bsonmap import TYPE_REGISTRY, codec_options_for
+from tbone.db.changes import Change, changed, collect_changes, is_listening
 from tbone.db.collections import create_collection, index_specs, model_collection
 from tbone.db.connection import connect
 from tbone.db.errors import DocumentValidationError, DoesNotExist, DuplicateKeyError
-from tbone.db.models import FIND_BATCH_SIZE, MongoCollectionMixin, post_delete, post_save
+from tbone.db.models import DELETE_BATCH_SIZE, FIND_BATCH_SIZE, MongoCollectionMixin, post_delete, post_save
 
 __all__ = [
+    "DELETE_BATCH_SIZE",
     "FIND_BATCH_SIZE",
     "TYPE_REGISTRY",
+    "Change",
     "DocumentValidationError",
     "DoesNotExist",
     "DuplicateKeyError",
     "MongoCollectionMixin",
+    "changed",
     "codec_options_for",
+    "collect_changes",
     "connect",
     "create_collection",
     "index_specs",
+    "is_listening",
     "model_collection",
     "post_delete",
     "post_save",

@@ -37,6 +37,8 @@ class DuplicateKeyError(driver_errors.DuplicateKeyError):
 
     ``index`` is the index name, ``key_value`` the duplicated key (both None
     when the server does not say), ``collection`` the collection written to.
+    For ``insert_many``, ``item`` is the position of the instance that collided
+    and ``stored`` how many instances before it were stored (None otherwise).
     """
 
     def __init__(
@@ -47,10 +49,15 @@ class DuplicateKeyError(driver_errors.DuplicateKeyError):
         key_value: Mapping[str, Any] | None,
         code: int | None = 11000,
         details: Mapping[str, Any] | None = None,
+        *,
+        item: int | None = None,
+        stored: int | None = None,
     ) -> None:
         self.model = model
         self.collection = collection
         self.index = index
+        self.item = item
+        self.stored = stored
         self.key_value = dict(key_value) if key_value is not None else None
         where = f"index {index!r}" if index else "a unique index"
         key = f" for key {self.key_value!r}" if self.key_value else ""

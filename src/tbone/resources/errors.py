@@ -3,8 +3,11 @@
 Exceptions are kept apart from responses: resource code raises
 (``raise NotFound()``, or any ``ValueError``), and one place —
 :func:`error_response` — turns the exception into a :class:`Response` through
-a table of exception class → status. Adding a mapping (say, a driver's
-duplicate-key error → 409) is one entry in a resource's
+a table of exception class → status or handler, looked up along the
+exception's MRO as Starlette looks up its exception handlers. A handler takes
+the exception and returns an :class:`HTTPError`, a status or a
+:class:`Response`. Adding a mapping (say, a driver's duplicate-key error → a
+409 naming the taken values) is one entry in a resource's
 ``exception_statuses``, not a try/except in every handler.
 
 Every exception here also subclasses a builtin, so a plain ``except
@@ -14,18 +17,20 @@ LookupError`` still catches :class:`NotFound`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeAlias
 
 from tbone.data.errors import ConfigurationError
-from tbone.resources.http import Response
+from tbone.resources.http import Request, Response
 
 __all__ = [
     "DEFAULT_EXCEPTION_STATUSES",
     "BadRequest",
     "ConfigurationError",
     "Conflict",
+    "ExceptionHandler",
+    "ExceptionTable",
     "HTTPError",
     "MethodNotAllowed",
     "MethodNotImplemented",
@@ -103,27 +108,58 @@ class MethodNotImplemented(HTTPError, NotImplementedError):
     status = 501
 
 
+ExceptionHandler: TypeAlias = Callable[[Any], "HTTPError | Response | int"]
+"""A table entry that turns an exception into an answer: an :class:`HTTPError`
+(its status, message, field errors and headers), a :class:`Response` (sent as
+is) or a status (with the exception's first line as the message)."""
+
+ExceptionTable: TypeAlias = Mapping[type[BaseException], "int | ExceptionHandler"]
+"""Exception class → status or :data:`ExceptionHandler` (``exception_statuses``)."""
+
 #: Exceptions that are not :class:`HTTPError` but still mean a known status.
 #: ``ValueError`` covers ``tbone.data.ValidationError`` and bad conversions in
 #: resource code: bad input is a 400, never a 500.
-DEFAULT_EXCEPTION_STATUSES: Mapping[type[BaseException], int] = {
+DEFAULT_EXCEPTION_STATUSES: ExceptionTable = {
     ValueError: 400,
     NotImplementedError: 501,
 }
 
 
-def status_for(exc: BaseException, table: Mapping[type[BaseException], int]) -> int | None:
-    """The status for ``exc``: its own if it is an HTTPError, else the table's.
-
-    The table is searched along the exception's MRO, so the most specific
-    entry wins. ``None`` means unknown: an internal error.
-    """
-    if isinstance(exc, HTTPError):
-        return exc.status
+def _lookup(exc: BaseException, table: ExceptionTable) -> int | ExceptionHandler | None:
+    # Walk the MRO: the most specific entry wins. An HTTPError answers with its
+    # own status unless a subclass of it (more specific than HTTPError) has an
+    # entry; builtins it also subclasses (BadRequest is a ValueError) come later.
     for klass in type(exc).__mro__:
-        if klass in table:
-            return table[klass]
+        entry = table.get(klass)
+        if entry is not None:
+            return entry
+        if klass is HTTPError:
+            return None
     return None
+
+
+def _resolve(exc: BaseException, table: ExceptionTable) -> BaseException | Response | int | None:
+    """What the table makes of ``exc``: an HTTPError, a Response, a status, or None."""
+    entry = _lookup(exc, table)
+    if entry is None:
+        return exc if isinstance(exc, HTTPError) else None
+    if isinstance(entry, int):
+        return entry
+    return entry(exc)
+
+
+def status_for(exc: BaseException, table: ExceptionTable = DEFAULT_EXCEPTION_STATUSES) -> int | None:
+    """The status for ``exc``: the table's entry found along the exception's MRO
+    (a handler is called for it), else its own if it is an HTTPError.
+
+    ``None`` means unknown: an internal error.
+    """
+    answer = _resolve(exc, table)
+    if isinstance(answer, HTTPError):
+        return answer.status
+    if isinstance(answer, Response):
+        return answer.status
+    return answer if isinstance(answer, int) else None
 
 
 def _field_errors(exc: BaseException) -> list[dict[str, Any]]:
@@ -147,17 +183,41 @@ def _field_errors(exc: BaseException) -> list[dict[str, Any]]:
 
 
 def error_response(
-    exc: BaseException, table: Mapping[type[BaseException], int] = DEFAULT_EXCEPTION_STATUSES
+    exc: BaseException,
+    table: ExceptionTable = DEFAULT_EXCEPTION_STATUSES,
+    *,
+    request: Request | None = None,
+    resource: str | None = None,
 ) -> Response:
-    """Map ``exc`` to an error :class:`Response`.
+    """Map ``exc`` to an error :class:`Response` through ``table``.
+
+    ``request`` and ``resource`` (the resource's name), when given, are named
+    in the log line of a 500: method, path and resource.
 
     Body: ``{"error": message}`` plus ``"errors": [...]`` when there are field
-    errors. An unknown exception is logged with its traceback and answered
-    with a generic 500: the traceback never reaches the client.
+    errors. An unknown exception (or one mapped to 500) is logged with its
+    traceback and answered with a generic 500: the traceback never reaches
+    the client. A handler that raises is treated the same way.
     """
-    status = status_for(exc, table)
-    if status is None or status == 500:
-        logger.error("unhandled error in resource", exc_info=exc)
+    original = exc
+    try:
+        answer = _resolve(exc, table)
+    except Exception:
+        logger.exception("exception handler failed for %r", exc)
+        answer = None
+    if isinstance(answer, Response):
+        return answer
+    if isinstance(answer, HTTPError):
+        if answer is not exc and answer.status != 500:
+            logger.info("%s answered %d: %s", type(exc).__name__, answer.status, exc)
+        exc, status = answer, answer.status
+    else:
+        status = answer if isinstance(answer, int) else 500
+    if status == 500:
+        where = f" {resource}" if resource else ""
+        if request is not None:
+            where += f" on {request.method} {request.path}"
+        logger.error("unhandled error in resource%s", where, exc_info=original)
         return Response(500, {"error": HTTPStatus(500).phrase})
     if isinstance(exc, HTTPError):
         message = exc.message

@@ -7,6 +7,10 @@ obj.serialize()`` (honouring ``?fields=a,b``) and get their ``_links`` from
 :meth:`Resource.prepare_payload`; request bodies become models through
 ``from_data`` / ``deserialize``, which skip ``readonly`` fields and raise
 ``ValidationError`` (a 400 carrying its ``errors`` list).
+
+Each object is serialized once per request (:meth:`ModelResource.serialized`
+keeps the full payload on the resource instance): the response and the
+event of a write share it.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class ModelResource(Resource, Generic[M]):
 
     options_class: ClassVar[type[ResourceOptions]] = ModelResourceOptions
     _tbone_pk_field: ClassVar[BaseField | None] = None
+    #: id(obj) → (obj, its full serialized payload), for this request only
+    _serialized: dict[int, tuple[Any, dict[str, Any]]] | None = None
 
     # -- the model --------------------------------------------------------
 
@@ -104,9 +110,28 @@ class ModelResource(Resource, Generic[M]):
             self.request.state["tbone.fields"] = cached
         return cast("frozenset[str] | None", cached)
 
-    async def serialize(self, obj: M) -> dict[str, Any]:
-        """The payload of one object: ``await obj.serialize()``, limited to ``?fields``."""
+    async def serialized(self, obj: M) -> dict[str, Any]:
+        """``await obj.serialize()``, computed once per object and request.
+
+        The cache is keyed by the object itself: an object changed after it was
+        serialized in this request must be serialized by ``obj.serialize()``
+        directly (or be a new object). The payload is shared: copy it before
+        changing it.
+        """
+        cache = self._serialized
+        if cache is None:
+            cache = self._serialized = {}
+        entry = cache.get(id(obj))
+        if entry is not None and entry[0] is obj:
+            return entry[1]
         data = await obj.serialize()
+        cache[id(obj)] = (obj, data)
+        return data
+
+    async def serialize(self, obj: M) -> dict[str, Any]:
+        """The payload of one object for the response: :meth:`serialized`, limited
+        to ``?fields``."""
+        data = await self.serialized(obj)
         fields = self.selected_fields()
         if fields is not None:
             return {k: v for k, v in data.items() if k in fields}
@@ -132,7 +157,10 @@ class ModelResource(Resource, Generic[M]):
         """A new, validated model from a request body (readonly keys skipped).
 
         ``keep`` supplies values the body may not set (readonly fields and the
-        pk of the object a PUT replaces).
+        pk of the object a PUT replaces). The model is built by ``from_data``,
+        which validates it; storage resources write it without validating it
+        again, so an override must return a validated model too (build it with
+        ``from_data``/``deserialize``, or call ``validate()`` after changing it).
         """
         return self.model().from_data({**self.writable(data), **(keep or {})})
 

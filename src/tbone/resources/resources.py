@@ -25,6 +25,7 @@ from tbone.data.errors import ConfigurationError
 from tbone.resources.authentication import NoAuthentication
 from tbone.resources.errors import (
     DEFAULT_EXCEPTION_STATUSES,
+    ExceptionTable,
     MethodNotAllowed,
     MethodNotImplemented,
     NotFound,
@@ -73,11 +74,12 @@ class Resource:
     - :meth:`to_pk` (route ``pk`` string → key), :meth:`object_pk`,
       :meth:`add_hypermedia`, :meth:`prepare_payload`;
     - :meth:`get_db` / :meth:`find_db`; ``options_class`` for extra ``Meta``
-      options; ``exception_statuses`` for more exception → status entries.
+      options; ``exception_statuses`` for more exception → status (or
+      handler) entries (see ``tbone.resources.errors``).
     """
 
     options_class: ClassVar[type[ResourceOptions]] = ResourceOptions
-    exception_statuses: ClassVar[Mapping[type[BaseException], int]] = DEFAULT_EXCEPTION_STATUSES
+    exception_statuses: ClassVar[ExceptionTable] = DEFAULT_EXCEPTION_STATUSES
     #: The ``methods`` value of routes, in the form the server's add_route takes.
     route_methods: ClassVar[Any] = ALL_VERBS
     #: How a route parameter is written in a path, and how to find one.
@@ -103,6 +105,7 @@ class Resource:
         self.verbs = verbs
         #: The decoded request body (``None`` when there is none).
         self.data: Any = None
+        self._db: Any = None
 
     # -- views and routes ---------------------------------------------------
 
@@ -204,8 +207,12 @@ class Resource:
         return db
 
     def get_db(self) -> Any:
-        """The database of the app this request belongs to."""
-        db = self.find_db(self.request.app)
+        """The database of the app this request belongs to (looked up by
+        :meth:`find_db` once per request, then kept on the resource)."""
+        db = self._db
+        if db is not None:
+            return db
+        db = self._db = self.find_db(self.request.app)
         if db is None:
             raise ConfigurationError(
                 f"{type(self).__name__}: no database on the app "
@@ -220,7 +227,9 @@ class Resource:
         try:
             response = await self.handle(params)
         except Exception as exc:
-            response = error_response(exc, self.exception_statuses)
+            response = error_response(
+                exc, self.exception_statuses, request=self.request, resource=type(self).__name__
+            )
         if self._meta.cors is not None:  # add_cors_headers() adds nothing without it
             self.add_cors_headers(response)
         return response

@@ -9,12 +9,21 @@ Verbs: GET/POST/DELETE on the list (POST of an array creates many; DELETE
 removes what the filters match), GET/PUT/PATCH/DELETE on a detail. PUT and
 PATCH on the list and POST on a detail are not implemented (501).
 
-After each write the resource publishes ``resource_create``,
-``resource_update`` or ``resource_delete`` on ``Meta.channel_class(name=
-"pubsub", db=db)``, when a channel class is set. The event's data is the
-serialized object with its ``_links`` when the verb is in ``outgoing_list`` /
-``outgoing_detail``, else only ``{pk_key: pk}``: a verb kept out of the
-response is kept out of the event too.
+Writes go through ``tbone.db``'s persistence methods (``insert_many``,
+``insert``, ``update``, ``modify``, ``delete``, ``delete_entries``), and
+events come from what those writes did: ``handle`` runs a write verb inside
+``tbone.db.collect_changes()`` and then calls :meth:`MongoResource.publish`
+once per collected change of the resource's model, which publishes
+``resource_create``, ``resource_update`` or ``resource_delete`` (by the
+change's op) on ``Meta.channel_class(name="pubsub", db=db)`` when a channel
+class is set. So a verb method overridden in a subclass still emits the
+events of the writes it makes. The event's data is the serialized object with
+its ``_links`` when the verb is in ``outgoing_list`` / ``outgoing_detail``,
+else only ``{pk_key: pk}``: a verb kept out of the response is kept out of
+the event too.
+
+PUT replaces an existing document and never creates one (creation is POST):
+a PUT of a missing primary key, or one racing a DELETE, is a 404.
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DocumentTooLarge, DuplicateKeyError
 
+from tbone.db.changes import Change, collect_changes
 from tbone.db.errors import DocumentValidationError, DoesNotExist
 from tbone.db.errors import DuplicateKeyError as StoredDuplicateKeyError
-from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, NotFound
+from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, ExceptionTable, NotFound
 from tbone.resources.http import Response
 from tbone.resources.model_resources import M, ModelResource
 from tbone.resources.mongo.list_queries import ListQuery, parse_list_query
@@ -36,13 +46,15 @@ from tbone.resources.options import ResourceOptions
 
 __all__ = ["MongoResource"]
 
-#: The events a MongoResource publishes, by verb.
+#: The events a MongoResource publishes, by the op of a change.
 EVENTS: Mapping[str, str] = {
-    "post": "resource_create",
-    "put": "resource_update",
-    "patch": "resource_update",
+    "insert": "resource_create",
+    "update": "resource_update",
     "delete": "resource_delete",
 }
+
+#: HTTP methods whose verb may write: served inside a change collector.
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def make_channel(channel_class: Any, db: Any) -> Any:
@@ -54,18 +66,48 @@ def make_channel(channel_class: Any, db: Any) -> Any:
 logger = logging.getLogger("tbone.resources.mongo")
 
 
-def conflict(exc: DuplicateKeyError, model: str) -> Conflict:
-    """The client's view of a duplicate key: which field values are taken, as
-    field errors; index and collection names stay in the server's log."""
-    key = exc.key_value if isinstance(exc, StoredDuplicateKeyError) else None
-    if not key:
-        return Conflict(f"A {model} with the same unique value already exists")
-    values = ", ".join(f"{name}={value!r}" for name, value in key.items())
+def conflict(exc: DuplicateKeyError) -> Conflict:
+    """The client's view of a duplicate key (an ``exception_statuses`` handler):
+    which field values are taken, as field errors; index and collection names
+    stay in the server's log. For a bulk insert the errors are located by the
+    item's index, and the message says which items were stored."""
+    ours = exc if isinstance(exc, StoredDuplicateKeyError) else None
+    model = ours.model if ours is not None else "document"
+    key = ours.key_value if ours is not None else None
+    item = ours.item if ours is not None else None
+    where: tuple[Any, ...] = () if item is None else (item,)
+    if key:
+        values = ", ".join(f"{name}={value!r}" for name, value in key.items())
+        message = f"A {model} with {values} already exists"
+    else:
+        message = f"A {model} with the same unique value already exists"
     errors = [
-        {"loc": (name,), "msg": f"A {model} with this value already exists", "type": "duplicate_key"}
-        for name in key
+        {"loc": (*where, name), "msg": f"A {model} with this value already exists", "type": "duplicate_key"}
+        for name in key or ()
     ]
-    return Conflict(f"A {model} with {values} already exists", errors=errors)
+    if item is not None:
+        if not errors:
+            errors = [{"loc": where, "msg": message, "type": "duplicate_key"}]
+        count = ours.stored if ours is not None and ours.stored is not None else item
+        message = (
+            f"Item {item}: {message}; items 0 to {count - 1} were stored, items from {item} on were not"
+            if count
+            else f"Item {item}: {message}; no item was stored"
+        )
+    return Conflict(message, errors=errors)
+
+
+def not_found(exc: DoesNotExist) -> NotFound:
+    """``DoesNotExist`` from a write (a PUT whose document is gone) as a 404."""
+    values = list(exc.query.values())
+    what = f" with id {values[0]!s}" if len(values) == 1 else ""
+    return NotFound(f"No {exc.model}{what}")
+
+
+def too_large(exc: DocumentTooLarge) -> Response:
+    """A write MongoDB cannot store (over 16 MiB as BSON) as a 413: the
+    client sent too much, whatever the body limit let through."""
+    return Response(413, {"error": "Document too large: MongoDB stores at most 16 MiB per document"})
 
 
 def _doc(obj: Any) -> Any:
@@ -80,21 +122,32 @@ class MongoResource(ModelResource[M]):
     options_class: ClassVar[type[ResourceOptions]] = MongoResourceOptions
     _meta: ClassVar[MongoResourceOptions]
 
-    exception_statuses: ClassVar[Mapping[type[BaseException], int]] = {
+    exception_statuses: ClassVar[ExceptionTable] = {
         **DEFAULT_EXCEPTION_STATUSES,
-        DuplicateKeyError: 409,  # tbone.db's DuplicateKeyError subclasses the driver's
-        DoesNotExist: 404,
+        DuplicateKeyError: conflict,  # tbone.db's DuplicateKeyError subclasses the driver's
+        DoesNotExist: not_found,
+        DocumentTooLarge: too_large,
         # a stored document that no longer fits the model is the server's fault,
         # not the client's: logged, and answered with a generic 500
         DocumentValidationError: 500,
     }
 
     async def handle(self, params: Mapping[str, str]) -> Response:
-        try:
+        """Serve the request; a write verb runs inside ``collect_changes()`` and
+        its changes are then published (see :meth:`publish_changes`), also when
+        the verb fails after writing (a bulk insert stopped by a duplicate key)."""
+        if self.request.method not in _WRITE_METHODS:
             return await super().handle(params)
-        except DuplicateKeyError as exc:
-            logger.info("409 for %s: %s", type(self).__name__, exc)
-            raise conflict(exc, self.model().__name__) from exc
+        with collect_changes() as changes:
+            try:
+                response = await super().handle(params)
+            except Exception:
+                if changes:
+                    await self.publish_changes(changes)
+                raise
+        if changes:
+            await self.publish_changes(changes)
+        return response
 
     @classmethod
     def collection(cls) -> Any:
@@ -132,20 +185,40 @@ class MongoResource(ModelResource[M]):
 
     # -- events -------------------------------------------------------------
 
-    async def publish(self, verb: str, obj: M) -> None:
-        """Publish the event of ``verb`` about ``obj`` (see module doc)."""
+    async def publish_changes(self, changes: list[Change]) -> None:
+        """Call :meth:`publish` for each change of this resource's model (or a
+        subclass of it), in write order; changes of other models are left alone."""
+        model = self.model()
+        for change in changes:
+            if issubclass(change.model, model):
+                await self.publish(change)
+
+    async def event_data(self, change: Change) -> dict[str, Any]:
+        """The data of the event of ``change``: the object serialized once per
+        request (:meth:`serialized`) with its ``_links``, when the request's verb
+        is in ``outgoing_list``/``outgoing_detail`` and the object is known (for
+        a delete: the deleted object), else ``{pk_key: pk}``."""
+        meta = self._meta
+        outgoing = meta.outgoing_list if self.endpoint == "list" else meta.outgoing_detail
+        verb = self.request.method.lower()
+        field = self.pk_field()
+        obj = change.instance if change.op != "delete" else change.previous
+        if verb in outgoing and obj is not None:
+            data = await self.serialized(obj)
+            return self.add_hypermedia(data) if meta.hypermedia else dict(data)
+        data = {field.data_key: field.export_value(change.pk, "serialize")}
+        return self.add_hypermedia(data) if verb in outgoing and meta.hypermedia else data
+
+    async def publish(self, change: Change) -> None:
+        """Publish the event of one change this request made (see module doc):
+        ``EVENTS[change.op]`` with :meth:`event_data` on
+        ``Meta.channel_class(name="pubsub", db=db)``; nothing without a channel
+        class. Override it to shape, filter or redirect events."""
         channel_class = self._meta.channel_class
         if channel_class is None:
             return
-        outgoing = self._meta.outgoing_list if self.endpoint == "list" else self._meta.outgoing_detail
-        key = self.pk_field().data_key
-        if verb in outgoing:
-            data = await obj.serialize()
-            if self._meta.hypermedia:
-                data = self.add_hypermedia(data)
-        else:
-            data = {key: self.pk_field().export_value(obj.pk, "serialize")}
-        await make_channel(channel_class, self.get_db()).publish(EVENTS[verb], data)
+        data = await self.event_data(change)
+        await make_channel(channel_class, self.get_db()).publish(EVENTS[change.op], data)
 
     # -- list ---------------------------------------------------------------
 
@@ -163,28 +236,26 @@ class MongoResource(ModelResource[M]):
         }
 
     async def create(self) -> Any:
+        """POST: one object from a JSON object, or many from a JSON array.
+
+        An array is validated whole first (every item's errors, located by
+        index, in one 400), then inserted in order by one ``insert_many``: a
+        duplicate key on item *k* answers 409 with errors located at ``[k,
+        field]``; items before *k* stay stored (and publish their events),
+        *k* and the items after it are not stored."""
         db = self.get_db()
         if isinstance(self.data, list):
             objs = self.build_many(self.data)
-            for obj in objs:
-                await _doc(obj).insert(db)
-                await self.publish("post", obj)
+            await self.collection().insert_many(db, objs, validate=False)
             return await self.serialize_many(objs)
         obj = self.build(self.data)
-        await _doc(obj).insert(db)
-        await self.publish("post", obj)
+        await _doc(obj).insert(db, validate=False)
         return await self.serialize(obj)
 
     async def delete_list(self) -> None:
+        """DELETE on the list: every document the filters (and ``Meta.query``) match."""
         query = self.list_query()
-        db, model = self.get_db(), self.collection()
-        objs = await model.find(model.get_cursor(db, query=query.filters))
-        if not objs:
-            return
-        key = self.pk_field().data_key
-        await model.delete_entries(db, {key: {"$in": [obj.pk for obj in objs]}})
-        for obj in objs:
-            await self.publish("delete", obj)
+        await self.collection().delete_entries(self.get_db(), query.filters)
 
     # -- detail -------------------------------------------------------------
 
@@ -192,13 +263,15 @@ class MongoResource(ModelResource[M]):
         return await self.serialize(await self.get_object(pk))
 
     async def update(self, pk: Any) -> dict[str, Any]:
+        """PUT: replace the existing document (readonly fields and the pk kept);
+        404 when there is none, also when it is deleted meanwhile: never created."""
         existing = await self.get_object(pk)
         obj = self.build(self.data, keep=self.keep_readonly(existing))
-        await _doc(obj).save(self.get_db())
-        await self.publish("put", obj)
+        await _doc(obj).update(self.get_db(), validate=False)
         return await self.serialize(obj)
 
     async def modify(self, pk: Any) -> dict[str, Any]:
+        """PATCH: ``$set`` the fields sent, validated against the stored object."""
         obj = await self.apply(await self.get_object(pk), self.data)
         changed = self.writable(self.data).keys()
         native = obj.export_data(native=True)
@@ -208,10 +281,10 @@ class MongoResource(ModelResource[M]):
             if updated is None:
                 raise NotFound(f"No {self.model().__name__} with id {pk!s}")
             obj = updated
-        await self.publish("patch", obj)
         return await self.serialize(obj)
 
     async def delete(self, pk: Any) -> None:
+        """DELETE: 204 also when a concurrent DELETE removed the document first
+        (only the request that deleted it publishes the event)."""
         obj = await self.get_object(pk)
         await _doc(obj).delete(self.get_db())
-        await self.publish("delete", obj)
