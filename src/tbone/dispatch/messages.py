@@ -4,14 +4,14 @@ Client to server::
 
     {"type": "request", "key": "k1", "method": "POST", "href": "/api/books/",
      "args": {}, "headers": {}, "body": {...}}
-    {"type": "ping"}
+    {"type": "ping", "key": "k0"}
     {"type": "subscribe", "event": "resource_create", "key": "k2"}
     {"type": "unsubscribe", "event": "resource_create", "key": "k3"}
 
 Server to client::
 
     {"type": "response", "key": "k1", "status": 201, "payload": {...}}
-    {"type": "pong"}
+    {"type": "pong", "key": "k0"}
     {"type": "ack", "action": "subscribe", "event": "resource_create", "key": "k2"}
     {"type": "event", "payload": {"name": "resource_create", "data": {...}}}
     {"type": "error", "error": "...", "key": "k1"}
@@ -36,6 +36,7 @@ __all__ = [
     "error",
     "parse",
     "parse_request",
+    "pong",
     "response",
 ]
 
@@ -107,6 +108,11 @@ def parse_request(message: Mapping[str, Any]) -> RequestMessage:
 
 def response(key: Any, status: int, payload: Any) -> dict[str, Any]:
     return {"type": "response", "key": key, "status": status, "payload": payload}
+
+
+def pong(key: Any = None) -> dict[str, Any]:
+    """The answer to a ping: ``{"type": "pong"}``, with the ping's ``key`` if it had one."""
+    return {"type": "pong"} if key is None else {"type": "pong", "key": key}
 
 
 def ack(action: str, event: str, key: Any = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 from tbone.dispatch import messages
 from tbone.dispatch.carriers.base import Carrier
 from tbone.dispatch.channels.base import Channel
+from tbone.dispatch.live_protocol import LiveQueryHandler
 from tbone.dispatch.messages import ProtocolError
 from tbone.dispatch.request_router import RequestRouter
 
@@ -40,13 +41,20 @@ class WebsocketMultiplexer:
 
     Parameters:
         app: handed to every router's ``dispatch`` (it finds the database there).
-        channel: where ``subscribe``/``unsubscribe`` messages go; without one,
-            they are answered with an error.
+        channel: where event-name ``subscribe``/``unsubscribe`` messages go
+            (without one, they are answered with an error); live queries also
+            take other processes' changes from it.
+        live: serves live queries, ``subscribe`` messages with an ``href``
+            (``tbone.resources.live.LiveQueries``, which attaches itself;
+            ``mount_websocket`` creates one). Without one they get an error.
     """
 
-    def __init__(self, app: Any = None, *, channel: Channel | None = None) -> None:
+    def __init__(
+        self, app: Any = None, *, channel: Channel | None = None, live: LiveQueryHandler | None = None
+    ) -> None:
         self.app = app
         self.channel = channel
+        self.live = live
         self._routers: dict[str, RequestRouter] = {}
         self._subscriptions: dict[Carrier, set[str]] = {}
 
@@ -68,9 +76,12 @@ class WebsocketMultiplexer:
         """
         try:
             message = messages.parse(text)
-            reply = await self._handle(carrier, message)
+            handled = await self._handle(carrier, message)
         except ProtocolError as exc:
-            reply = messages.error(str(exc), exc.key)
+            handled = messages.error(str(exc), exc.key)
+        if handled is None:  # a live query answered by its handler, in order with its events
+            return {}
+        reply = handled
         try:
             await carrier.deliver(reply)
         except TypeError:  # the router's payload is not JSON-able
@@ -85,17 +96,38 @@ class WebsocketMultiplexer:
         if self.channel is not None:
             for event in events:
                 self.channel.unsubscribe(event, carrier)
+        if self.live is not None:
+            self.live.disconnect(carrier)
 
-    async def _handle(self, carrier: Carrier, message: dict[str, Any]) -> dict[str, Any]:
+    async def _handle(self, carrier: Carrier, message: dict[str, Any]) -> dict[str, Any] | None:
         kind = message["type"]
         key = message.get("key")
+        if kind in ("subscribe", "unsubscribe") and "event" not in message:
+            return await self._live(carrier, kind, message, key)
         if kind == "request":
             return await self._request(carrier, messages.parse_request(message))
         if kind == "ping":
-            return {"type": "pong"}
+            return messages.pong(key)
         if kind in ("subscribe", "unsubscribe"):
             return await self._subscription(carrier, kind, message.get("event"), key)
         raise ProtocolError(f"unknown message type {kind!r}", key)
+
+    async def _live(
+        self, carrier: Carrier, kind: str, message: dict[str, Any], key: Any
+    ) -> dict[str, Any] | None:
+        if kind == "subscribe" and "href" not in message:
+            raise ProtocolError("subscribe needs an 'event' or an 'href'", key)
+        if self.live is None:
+            raise ProtocolError("this endpoint serves no live queries", key)
+        if kind == "unsubscribe":
+            if key is None:
+                raise ProtocolError("unsubscribe needs the 'key' of a live query (or an 'event')")
+            return self.live.unsubscribe(carrier, key)
+        try:
+            return await self.live.subscribe(carrier, message)
+        except Exception:  # a bug must not take the socket down, nor show its text
+            logger.exception("live subscription %r failed", message.get("href"))
+            return messages.response(key, 500, SERVER_ERROR)
 
     async def _request(self, carrier: Carrier, request: messages.RequestMessage) -> dict[str, Any]:
         name = request.path.strip("/").split("/", 1)[0]

@@ -53,6 +53,7 @@ class WebSocketTestClient:
         self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self._pongs: list[asyncio.Future[dict[str, Any]]] = []
         self._events: defaultdict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self._changes: defaultdict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
         self._errors: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader = asyncio.get_running_loop().create_task(self._read(), name="WebSocketTestClient")
 
@@ -122,6 +123,52 @@ class WebSocketTestClient:
 
     async def unsubscribe(self, event: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         await self._call({"type": "unsubscribe", "event": event}, timeout)
+
+    async def live(
+        self,
+        href: str,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> tuple[str, int, Any]:
+        """Subscribe to the live query ``href``: ``(key, status, payload)`` of its
+        response; its events then come from :meth:`next_change`."""
+        key = key or f"live{next(self._keys)}"
+        message: dict[str, Any] = {"type": "subscribe", "href": href, "key": key}
+        if headers:
+            message["headers"] = dict(headers)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            await self.send_json(message)
+            async with asyncio.timeout(timeout):
+                reply = await future
+        finally:
+            self._pending.pop(key, None)
+        return key, reply["status"], reply["payload"]
+
+    async def unsubscribe_live(self, key: str, *, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """End the live query ``key``; the status of the reply (204)."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            await self.send_json({"type": "unsubscribe", "key": key})
+            async with asyncio.timeout(timeout):
+                reply = await future
+        finally:
+            self._pending.pop(key, None)
+        status: int = reply["status"]
+        return status
+
+    async def next_change(self, key: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """The payload (``op``, ``pk``, ``rev``, ``data``) of the live query's next event."""
+        async with asyncio.timeout(timeout):
+            return await self._changes[key].get()
+
+    def pending_changes(self, key: str) -> int:
+        """Events of the live query ``key`` received and not yet taken."""
+        return self._changes[key].qsize()
 
     async def next_event(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
         """The ``data`` of the next ``name`` event received (possibly already queued)."""
@@ -205,6 +252,9 @@ class WebSocketTestClient:
         kind = reply.get("type")
         if kind == "event":
             payload = reply.get("payload") or {}
+            if "key" in reply:  # a live query's event
+                self._changes[str(reply["key"])].put_nowait(payload)
+                return
             self._events[str(payload.get("name"))].put_nowait(payload.get("data"))
             return
         if kind == "pong":

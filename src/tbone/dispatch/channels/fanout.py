@@ -186,6 +186,22 @@ class Fanout:
                 start, size = end, len(message.payload)
         return sent + self._fan_out(encoded[start:])
 
+    def send_each(self, messages: Iterable[tuple[Carrier, Sequence[EncodedMessage]]]) -> int:
+        """Send each subscribed carrier its own messages, in order, as one batch.
+
+        For messages that differ per subscriber (a live query's events carry
+        the subscription's key): the same non-blocking writes and the same
+        watch on slow subscribers as ``publish``. A carrier that is not
+        subscribed (it was dropped) is skipped.
+        """
+        subscribers = self._subscribers
+        pairs = [
+            (sub, EncodedBatch(batch))
+            for carrier, batch in messages
+            if batch and (sub := subscribers.get(carrier)) is not None
+        ]
+        return self._send(pairs)
+
     def _fan_out(self, run: Sequence[tuple[str, EncodedMessage]]) -> int:
         """Hand every subscriber its messages of ``run`` as one batch."""
         keys = {key for key, _ in run}

@@ -9,9 +9,11 @@ from tbone.resources.connections import MAX_FRAME_SIZE
 from tbone.servers.aiohttp.carrier import AioHttpWebSocketCarrier
 from tbone.servers.aiohttp.endpoint import AioHttpConnection, mount_websocket, websocket_handler
 from tbone.servers.aiohttp.handlers import DB_KEY, AioHttpHandler, AioHttpResource, mount
+from tbone.servers.common import MAX_BODY_SIZE
 
 __all__ = [
     "DB_KEY",
+    "MAX_BODY_SIZE",
     "MAX_FRAME_SIZE",
     "AioHttpConnection",
     "AioHttpHandler",

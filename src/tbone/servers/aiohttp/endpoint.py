@@ -8,21 +8,111 @@ resources authenticate websocket requests as HTTP ones) and checks
 subscriptions (see ``tbone.resources.connections``). Messages over
 ``max_size`` bytes close the socket with 1009; on close the carrier is
 unsubscribed from everything.
+
+RFC 6455 §5.1: a server MUST close the connection when a client sends an
+unmasked frame. aiohttp's ``WebSocketReader`` serves clients and servers
+alike: it unmasks a masked frame but never checks that a client's frame is
+masked, and ``WebSocketResponse`` offers no option or hook for it. The
+handler therefore puts :class:`MaskedFramesOnly` in front of the reader
+(through aiohttp internals: the connection's ``_payload_parser`` and the
+response's ``_reader``); it reads only frame headers and fails the
+connection with 1002 on the first unmasked frame. Should a future aiohttp
+move those internals, the check is skipped rather than breaking the socket.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WebSocketError, WSCloseCode, web
 
 from tbone.dispatch.multiplexer import WebsocketMultiplexer
 from tbone.resources.connections import MAX_FRAME_SIZE, ResourceConnection
 from tbone.resources.http import Headers
+from tbone.resources.live import live_queries_of
 from tbone.servers.aiohttp.carrier import AioHttpWebSocketCarrier
 
-__all__ = ["AioHttpConnection", "mount_websocket", "websocket_handler"]
+__all__ = ["AioHttpConnection", "MaskedFramesOnly", "mount_websocket", "websocket_handler"]
+
+logger = logging.getLogger("tbone.servers.aiohttp")
+
+
+class MaskedFramesOnly:
+    """aiohttp's websocket reader, refusing unmasked client frames (1002).
+
+    Follows frame boundaries by reading each frame's header (2 to 14 bytes,
+    possibly split across reads) and skipping its payload; everything is
+    handed on unchanged to the wrapped reader, up to the first unmasked frame.
+    """
+
+    def __init__(self, parser: Any, queue: Any) -> None:
+        self._parser = parser
+        self._queue = queue
+        self._head = b""  # the part of a frame header read so far
+        self._skip = 0  # payload bytes left in the current frame
+        self._failed = False
+
+    def __getattr__(self, name: str) -> Any:  # anything else aiohttp may ask of its reader
+        return getattr(self._parser, name)
+
+    def feed_eof(self) -> None:
+        self._parser.feed_eof()
+
+    def feed_data(self, data: bytes | bytearray | memoryview) -> tuple[bool, bytes]:
+        if self._failed:
+            return True, b""
+        data = bytes(data)
+        unmasked = self._first_unmasked(data)
+        if unmasked < 0:
+            result: tuple[bool, bytes] = self._parser.feed_data(data)
+            return result
+        self._failed = True
+        if unmasked:
+            self._parser.feed_data(data[:unmasked])
+        logger.debug("unmasked frame from a websocket client: closing with 1002")
+        self._queue.set_exception(WebSocketError(WSCloseCode.PROTOCOL_ERROR, "unmasked client frame"))
+        return True, b""
+
+    def _first_unmasked(self, data: bytes) -> int:
+        """Where the first unmasked frame of ``data`` starts (0 if it began in an
+        earlier read), or -1."""
+        pos, size = 0, len(data)
+        while pos < size:
+            if self._skip:
+                step = min(self._skip, size - pos)
+                self._skip -= step
+                pos += step
+                continue
+            began = pos - len(self._head)
+            head = self._head + data[pos : pos + 14 - len(self._head)]
+            if len(head) >= 2 and not head[1] & 0x80:
+                return max(began, 0)
+            length = head[1] & 0x7F if len(head) >= 2 else 0
+            extended = 2 if length == 126 else 8 if length == 127 else 0
+            needed = 2 + extended + 4
+            if len(head) < needed:
+                self._head = head
+                return -1
+            if extended:
+                length = int.from_bytes(head[2 : 2 + extended], "big")
+            pos += needed - len(self._head)
+            self._head = b""
+            self._skip = length
+        return -1
+
+
+def require_masked_frames(request: web.Request, ws: web.WebSocketResponse) -> bool:
+    """Put :class:`MaskedFramesOnly` in front of ``ws``'s reader; ``False`` if
+    this aiohttp's internals are not where expected (then nothing changes)."""
+    protocol = request.protocol
+    parser = getattr(protocol, "_payload_parser", None)
+    queue = getattr(ws, "_reader", None)
+    if parser is None or queue is None or not hasattr(queue, "set_exception"):
+        return False
+    protocol._payload_parser = MaskedFramesOnly(parser, queue)
+    return True
 
 
 class AioHttpConnection(ResourceConnection, AioHttpWebSocketCarrier):
@@ -55,6 +145,7 @@ def websocket_handler(
         # our documented limit) accept it: ``+ 1`` makes both servers agree.
         ws = web.WebSocketResponse(max_msg_size=max_size + 1, heartbeat=heartbeat)
         await ws.prepare(request)
+        require_masked_frames(request, ws)
         if multiplexer.app is None:
             multiplexer.app = request.app
         carrier = AioHttpConnection(ws, multiplexer, Headers(request.headers.items()))
@@ -76,5 +167,11 @@ def mount_websocket(
     """Serve ``multiplexer`` at ``GET path``; the multiplexer's app defaults to ``app``."""
     if multiplexer.app is None:
         multiplexer.app = app
+    live = live_queries_of(multiplexer)  # live queries (SPEC §6) on every mounted websocket
+
+    async def close_live(_: web.Application) -> None:
+        await live.close()
+
+    app.on_cleanup.append(close_live)
     handler: Any = websocket_handler(multiplexer, max_size=max_size, heartbeat=heartbeat)
     app.router.add_get(path, handler, name=name)

@@ -6,11 +6,13 @@ re-exports ``tbone.resources.sanic`` and
 """
 
 from tbone.resources.connections import MAX_FRAME_SIZE
+from tbone.servers.common import MAX_BODY_SIZE
 from tbone.servers.sanic.carrier import SanicWebSocketCarrier
 from tbone.servers.sanic.endpoint import SanicConnection, mount_websocket, websocket_handler
 from tbone.servers.sanic.handlers import SanicHandler, SanicResource, mount
 
 __all__ = [
+    "MAX_BODY_SIZE",
     "MAX_FRAME_SIZE",
     "SanicConnection",
     "SanicHandler",

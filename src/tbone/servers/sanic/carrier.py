@@ -8,6 +8,11 @@ protocol is OPEN. Should an extension ever be negotiated, messages go
 through Sanic's own ``send`` from a per-connection ``Outbox`` instead.
 ``send_batch`` writes the frames of several pending events at once (one
 system call for all of them).
+
+``serve`` also closes the connection with 1007 on a text message that is not
+valid UTF-8, as RFC 6455 §8.1 requires (and aiohttp and ``websockets`` do):
+Sanic's frame assembler raises ``UnicodeDecodeError`` in a task of its own,
+so the message would be dropped without a word.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["SanicWebSocketCarrier"]
 
 logger = logging.getLogger("tbone.dispatch.carriers.sanic")
+
+#: RFC 6455 close code: a text message that is not UTF-8.
+INVALID_DATA = 1007
 
 
 class SanicWebSocketCarrier(FrameWriter):
@@ -80,9 +88,30 @@ class SanicWebSocketCarrier(FrameWriter):
             return False
         return transport
 
+    def _fail_on_invalid_utf8(self) -> None:
+        # Sanic's WebsocketImplProtocol.process_events hands each data frame to
+        # its assembler, which decodes text strictly; wrap this connection's
+        # process_events so a decoding error fails the connection instead of
+        # vanishing in the task that runs it.
+        ws = self.ws
+        process_events = getattr(ws, "process_events", None)
+        if process_events is None or getattr(process_events, "_tbone_utf8", False):
+            return
+
+        async def process_or_fail(events: Any) -> None:
+            try:
+                await process_events(events)
+            except UnicodeDecodeError:
+                logger.debug("invalid UTF-8 in a text message on %r: closing with 1007", self)
+                ws.fail_connection(code=INVALID_DATA, reason="invalid UTF-8 in a text message")
+
+        process_or_fail._tbone_utf8 = True  # type: ignore[attr-defined]
+        ws.process_events = process_or_fail  # type: ignore[method-assign]
+
     async def serve(self, multiplexer: WebsocketMultiplexer) -> None:
         """Read messages until the socket closes, dispatching each in order;
         then unsubscribe this carrier from everything."""
+        self._fail_on_invalid_utf8()
         try:
             while True:
                 text = await self.ws.recv()

@@ -18,6 +18,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from tbone.dispatch.multiplexer import WebsocketMultiplexer
 from tbone.resources.connections import MAX_FRAME_SIZE, ResourceConnection
 from tbone.resources.http import Headers
+from tbone.resources.live import live_queries_of
 from tbone.servers.sanic.carrier import SanicWebSocketCarrier
 
 __all__ = ["SanicConnection", "mount_websocket", "websocket_handler"]
@@ -65,4 +66,10 @@ def mount_websocket(
     if multiplexer.app is None:
         multiplexer.app = app
     app.config.WEBSOCKET_MAX_SIZE = max_size
+    live = live_queries_of(multiplexer)  # live queries (SPEC §6) on every mounted websocket
+
+    async def close_live(*_: Any) -> None:
+        await live.close()
+
+    app.after_server_stop(close_live)
     app.add_websocket_route(websocket_handler(multiplexer), path, name=name)
