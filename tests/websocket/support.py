@@ -22,6 +22,7 @@ from typing import Any, cast
 from tbone.data.errors import ValidationError
 from tbone.dispatch import Channel, WebsocketMultiplexer
 from tbone.dispatch.channels import MemoryChannel
+from tbone.dispatch.encoding import resource_event_key
 from tbone.resources import NotFound, Request, Resource, Router, Unauthorized
 from tbone.resources import aiohttp as aiohttp_adapter
 from tbone.resources import sanic as sanic_adapter
@@ -71,7 +72,8 @@ class Items(Resource):
         return obj
 
     async def publish(self, event: str, obj: dict[str, Any]) -> None:
-        await self.store().channel.publish(event, self.add_hypermedia(obj))
+        key = resource_event_key(event, self.base_url)  # per resource, as MongoResource does
+        await self.store().channel.publish(key, self.add_hypermedia(obj))
 
     async def list(self) -> builtins.list[dict[str, Any]]:
         if "slow" in self.request.args:

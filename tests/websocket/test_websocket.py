@@ -12,7 +12,7 @@ import pytest
 
 from tbone.dispatch.channels import MemoryChannel
 from tbone.resources.connections import MAX_FRAME_SIZE
-from tbone.testing import ProtocolErrorReply, WebSocketTestClient
+from tbone.testing import WebSocketTestClient
 
 from .support import SERVERS, TOKEN, Served, Store, serve_app, wait_until
 
@@ -124,14 +124,19 @@ async def test_authentication_sees_handshake_and_message_headers(kind: str) -> N
         # a message's own headers override the handshake's, whatever their case
         assert (await member.request("GET", "/api/secrets/", headers={"authorization": "Bearer x"}))[0] == 401
 
-        # no events for a client that the publishing resources refuse
-        with pytest.raises(ProtocolErrorReply, match="not authorized"):
-            await anonymous.subscribe("resource_create")
+        # events are per resource: a private resource does not lock the anonymous
+        # client out of the public one, and its events never reach that client
+        await anonymous.subscribe("resource_create")
         await member.subscribe("resource_create")
         assert served.multiplexer.channel is not None
-        assert served.multiplexer.channel.subscriber_count("resource_create") == 1
+        assert served.multiplexer.channel.subscriber_count("resource_create@/api/secrets/") == 1
+        assert served.multiplexer.channel.subscriber_count("resource_create@/api/items/") == 2
         await member.request("POST", "/api/secrets/", {"title": "classified"})
-        assert (await member.next_event("resource_create"))["title"] == "classified"
+        event = await member.next_event("resource_create")
+        assert event["title"] == "classified"
+        await member.request("POST", "/api/items/", {"title": "public"})
+        assert (await anonymous.next_event("resource_create"))["title"] == "public"
+        assert (await member.next_event("resource_create"))["title"] == "public"
         await anonymous.ping()
         assert anonymous.pending_events("resource_create") == 0
 
@@ -195,7 +200,7 @@ async def test_500_clients_connect_and_leave(served: Served) -> None:
             )
             await asyncio.gather(*(client.subscribe("resource_create") for client in batch))
             clients.extend(batch)
-        assert channel.subscriber_count("resource_create") == 500
+        assert channel.subscriber_count("resource_create@/api/items/") == 500
         await clients[0].request("POST", "/api/items/", {"title": "for everyone"})
         received = await asyncio.gather(*(client.next_event("resource_create") for client in clients))
         assert {event["title"] for event in received} == {"for everyone"}

@@ -19,7 +19,27 @@ from typing import Any
 
 import orjson
 
-__all__ = ["EncodedBatch", "EncodedMessage", "dumps", "event_message", "text_frame"]
+__all__ = [
+    "RESOURCE_EVENTS",
+    "EncodedBatch",
+    "EncodedMessage",
+    "dumps",
+    "event_message",
+    "resource_event_key",
+    "text_frame",
+]
+
+#: The events resources publish about their objects. Their channel keys name the
+#: resource (:func:`resource_event_key`), so that a subscription hears only the
+#: resources its client may read.
+RESOURCE_EVENTS: frozenset[str] = frozenset({"resource_create", "resource_update", "resource_delete"})
+
+
+def resource_event_key(name: str, resource: str) -> str:
+    """The channel key of event ``name`` published by the resource at URL ``resource``:
+    ``"resource_create@/api/notes/"``. Subscribers receive ``{"name": name,
+    "resource": resource, "data": ...}``."""
+    return f"{name}@{resource}"
 
 _OPCODE_TEXT_FIN = 0x81
 
@@ -76,7 +96,12 @@ class EncodedMessage:
 
 
 def event_message(name: str, data: Any = None) -> EncodedMessage:
-    """The message every subscriber of event ``name`` receives."""
+    """The message every subscriber of channel key ``name`` receives; a key made by
+    :func:`resource_event_key` also names the resource."""
+    event, at, resource = name.partition("@")
+    if at:
+        payload = {"name": event, "resource": resource, "data": data}
+        return EncodedMessage({"type": "event", "payload": payload})
     return EncodedMessage({"type": "event", "payload": {"name": name, "data": data}})
 
 

@@ -12,8 +12,11 @@ of ``tbone.resources.aiohttp``/``.sanic`` set both):
 
 - ``carrier.headers``: the handshake's headers; each request's own
   ``headers`` are merged over them (names compared case-insensitively).
-- ``await carrier.may_subscribe(event) -> bool``: a ``False`` refuses the
-  subscription with an error message.
+- ``await carrier.event_keys(event) -> list[str]``: the channel keys a
+  subscription to ``event`` listens to (the resources' events are published
+  per resource, ``resource_create@/api/notes/``, and a client hears only the
+  resources it may read); an empty list refuses the subscription with an
+  error message. Without it, the key is the event name.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class WebsocketMultiplexer:
         self.channel = channel
         self.live = live
         self._routers: dict[str, RequestRouter] = {}
-        self._subscriptions: dict[Carrier, set[str]] = {}
+        #: carrier -> event name -> the channel keys it listens to for that event
+        self._subscriptions: dict[Carrier, dict[str, tuple[str, ...]]] = {}
 
     def add_router(self, name: str, router: RequestRouter) -> None:
         """Serve hrefs starting with ``/<name>/`` with ``router``."""
@@ -92,10 +96,11 @@ class WebsocketMultiplexer:
 
     def disconnect(self, carrier: Carrier) -> None:
         """Forget ``carrier``: unsubscribe it from every event it subscribed to."""
-        events = self._subscriptions.pop(carrier, set())
+        events = self._subscriptions.pop(carrier, {})
         if self.channel is not None:
-            for event in events:
-                self.channel.unsubscribe(event, carrier)
+            for keys in events.values():
+                for channel_key in keys:
+                    self.channel.unsubscribe(channel_key, carrier)
         if self.live is not None:
             self.live.disconnect(carrier)
 
@@ -153,17 +158,21 @@ class WebsocketMultiplexer:
             raise ProtocolError(f"{kind} needs an 'event'", key)
         if self.channel is None:
             raise ProtocolError("this endpoint has no channel to subscribe to", key)
-        may_subscribe = getattr(carrier, "may_subscribe", None)
-        if kind == "subscribe" and may_subscribe is not None and not await may_subscribe(event):
-            raise ProtocolError(f"not authorized to subscribe to {event!r}", key)
         if kind == "subscribe":
-            self.channel.subscribe(event, carrier)
-            self._subscriptions.setdefault(carrier, set()).add(event)
+            event_keys = getattr(carrier, "event_keys", None)
+            keys = [event] if event_keys is None else list(await event_keys(event))
+            if not keys:
+                raise ProtocolError(f"not authorized to subscribe to {event!r}", key)
+            subscribed = self._subscriptions.setdefault(carrier, {})
+            for old in subscribed.pop(event, ()):
+                self.channel.unsubscribe(old, carrier)
+            for channel_key in keys:
+                self.channel.subscribe(channel_key, carrier)
+            subscribed[event] = tuple(keys)
         else:
-            self.channel.unsubscribe(event, carrier)
-            events = self._subscriptions.get(carrier)
-            if events is not None:
-                events.discard(event)
-                if not events:
-                    del self._subscriptions[carrier]
+            subscribed = self._subscriptions.get(carrier, {})
+            for channel_key in subscribed.pop(event, ()):
+                self.channel.unsubscribe(channel_key, carrier)
+            if not subscribed:
+                self._subscriptions.pop(carrier, None)
         return messages.ack(kind, event, key)

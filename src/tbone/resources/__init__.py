@@ -9,6 +9,7 @@ routing and the pluggable Protocols. MongoDB lives in
 """
 
 from tbone.resources.authentication import SAFE_METHODS, NoAuthentication, ReadOnlyAuthentication
+from tbone.resources.authorization import AllowAll
 from tbone.resources.errors import (
     BadRequest,
     ConfigurationError,
@@ -24,7 +25,7 @@ from tbone.resources.formatters import JSONFormatter
 from tbone.resources.http import MISSING, Headers, Request, Response, parse_query
 from tbone.resources.model_resources import ModelResource, ModelResourceOptions
 from tbone.resources.options import CORS, ResourceOptions
-from tbone.resources.protocols import Authentication, Formatter, ResourceProtocol, View
+from tbone.resources.protocols import Authentication, Authorization, Formatter, ResourceProtocol, View
 from tbone.resources.resources import DETAIL_METHODS, LIST_METHODS, STATUSES, Resource
 from tbone.resources.routing import Route, Router
 
@@ -35,7 +36,9 @@ __all__ = [
     "MISSING",
     "SAFE_METHODS",
     "STATUSES",
+    "AllowAll",
     "Authentication",
+    "Authorization",
     "BadRequest",
     "ConfigurationError",
     "Conflict",

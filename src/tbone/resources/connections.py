@@ -1,19 +1,27 @@
 """Server-neutral pieces of the ready-made websocket handlers.
 
-The handlers in ``tbone.resources.aiohttp`` and ``tbone.resources.sanic``
-wrap each socket in a carrier that also knows the handshake's headers and
-answers ``may_subscribe``; the multiplexer uses both (see
-``tbone.dispatch.multiplexer``). This module holds what both servers share:
-the frame size limit and the subscription check.
+The handlers in ``tbone.servers.aiohttp`` and ``tbone.servers.sanic`` wrap
+each socket in a carrier that also knows the handshake's headers and answers
+``event_keys``; the multiplexer uses both (see ``tbone.dispatch.multiplexer``).
+This module holds what both servers share: the frame size limit and the
+subscription check.
 
-Subscriptions and authentication: event names (``resource_create``, ...) are
-shared by every resource publishing on a channel, so a subscription is
-checked against all of them. A client may subscribe to an event only if every
-resource that publishes events (``Meta.channel_class`` set) on the
-multiplexer's routers lets it read: its ``Authentication`` is asked about a
-``GET`` on the resource's list URL carrying the handshake's headers. A client
-refused by any such resource hears no events at all, so it never receives an
-object it could not have read over HTTP.
+Event-name subscriptions are per resource (SPEC §7). A resource publishes
+its events under keys that name it (``resource_create@/api/notes/``), and a
+subscription to ``resource_create`` listens to the keys of the resources on
+the multiplexer's routers that this client could read over HTTP:
+
+- the resource publishes (``Meta.channel_class``) and allows ``GET``;
+- its ``Authentication`` accepts a ``GET`` of its list with the handshake's
+  headers;
+- its ``Authorization`` gives this client no read scope (``None``): events
+  of a scoped resource reach only live queries, which match each document
+  against the scope.
+
+A client that may read none of them is refused; one private resource no
+longer locks a client out of the public ones. Other event names (an app's
+own ``channel.publish("news", ...)``) are not resource events: they are
+subscribed as named, and the app decides what it publishes on them.
 """
 
 from __future__ import annotations
@@ -22,11 +30,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from tbone.dispatch.encoding import RESOURCE_EVENTS, resource_event_key
 from tbone.resources.errors import HTTPError
 from tbone.resources.http import Headers, Request
 from tbone.resources.routing import Router
 
-__all__ = ["MAX_FRAME_SIZE", "ResourceConnection", "may_subscribe"]
+__all__ = ["MAX_FRAME_SIZE", "ResourceConnection", "event_keys"]
 
 logger = logging.getLogger("tbone.resources.connections")
 
@@ -35,44 +44,50 @@ logger = logging.getLogger("tbone.resources.connections")
 MAX_FRAME_SIZE = 1 << 20
 
 
-async def may_subscribe(multiplexer: Any, headers: Mapping[str, str], event: str) -> bool:
-    """Whether a client with these handshake ``headers`` may hear ``event``.
-
-    ``multiplexer`` is a ``WebsocketMultiplexer``: its routers' resources with
-    a ``Meta.channel_class`` must all authenticate a ``GET`` of their list.
-    """
+async def event_keys(multiplexer: Any, headers: Mapping[str, str], event: str) -> list[str]:
+    """The channel keys a client with these handshake ``headers`` hears for ``event``
+    (see module doc); empty when it may hear none."""
+    if event not in RESOURCE_EVENTS:
+        return [event]
+    keys: list[str] = []
     routers: Mapping[str, Any] = multiplexer.routers
     for router in routers.values():
         if not isinstance(router, Router):
             continue
         for endpoint, resource in router.endpoints.items():
-            meta = getattr(resource, "_meta", None)
-            if meta is None or meta.channel_class is None:
-                continue
-            request = Request(
-                app=multiplexer.app, method="GET", path=router.base_url(endpoint), headers=Headers(headers)
-            )
-            try:
-                allowed = await meta.authentication.is_authenticated(request)
-            except HTTPError:
-                allowed = False
-            except Exception:
-                logger.exception("%s: authentication failed on a subscription", resource.__name__)
-                allowed = False
-            if not allowed:
-                return False
-    return True
+            base_url = router.base_url(endpoint)
+            if await _may_read(multiplexer, resource, base_url, headers):
+                keys.append(resource_event_key(event, base_url))
+    return keys
+
+
+async def _may_read(multiplexer: Any, resource: Any, base_url: str, headers: Mapping[str, str]) -> bool:
+    meta = getattr(resource, "_meta", None)
+    if meta is None or meta.channel_class is None:
+        return False
+    if "get" not in meta.incoming_detail and "get" not in meta.incoming_list:
+        return False  # a write-only resource: nobody reads its documents
+    request = Request(app=multiplexer.app, method="GET", path=base_url, headers=Headers(headers))
+    try:
+        if not await meta.authentication.is_authenticated(request):
+            return False
+        return await meta.authorization.read_scope(request) is None
+    except HTTPError:
+        return False
+    except Exception:
+        logger.exception("%s: authentication failed on a subscription", resource.__name__)
+        return False
 
 
 class ResourceConnection:
     """Mixin for carriers: the handshake headers and the subscription check.
 
     Combined with a server's carrier by the ready-made handlers; the
-    multiplexer reads ``headers`` and calls ``may_subscribe``.
+    multiplexer reads ``headers`` and calls ``event_keys``.
     """
 
     headers: Headers
     multiplexer: Any
 
-    async def may_subscribe(self, event: str) -> bool:
-        return await may_subscribe(self.multiplexer, self.headers, event)
+    async def event_keys(self, event: str) -> list[str]:
+        return await event_keys(self.multiplexer, self.headers, event)

@@ -17,8 +17,9 @@ from typing import Any, Self
 
 from tbone.data.errors import ConfigurationError
 from tbone.resources.authentication import NoAuthentication
+from tbone.resources.authorization import AllowAll
 from tbone.resources.formatters import JSONFormatter
-from tbone.resources.protocols import Authentication, Formatter
+from tbone.resources.protocols import Authentication, Authorization, Formatter
 
 __all__ = ["CORS", "VERBS", "ResourceOptions", "collect_meta"]
 
@@ -69,6 +70,7 @@ class ResourceOptions:
     outgoing_detail: tuple[str, ...] = VERBS
     formatter: Formatter = field(default_factory=JSONFormatter)
     authentication: Authentication = field(default_factory=NoAuthentication)
+    authorization: Authorization = field(default_factory=AllowAll)
     channel_class: Any = None
     cors: CORS | None = None
 
@@ -97,7 +99,11 @@ class ResourceOptions:
         for key in ("incoming_list", "incoming_detail", "outgoing_list", "outgoing_detail"):
             if key in values:
                 values[key] = _verbs(values[key], f"{owner}.Meta.{key}")
-        for key, method in (("formatter", "format"), ("authentication", "is_authenticated")):
+        for key, method in (
+            ("formatter", "format"),
+            ("authentication", "is_authenticated"),
+            ("authorization", "read_scope"),
+        ):
             if key in values:
                 values[key] = _component(values[key], method, f"{owner}.Meta.{key}")
         if values.get("cors") is True:

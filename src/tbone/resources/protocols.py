@@ -9,6 +9,7 @@ is checked by mypy; at run time only :data:`RESOURCE_MEMBERS` is used, by
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from tbone.resources.http import Request, Response, View
@@ -17,6 +18,7 @@ from tbone.resources.routes import Route
 __all__ = [
     "RESOURCE_MEMBERS",
     "Authentication",
+    "Authorization",
     "Formatter",
     "ResourceProtocol",
     "View",
@@ -50,6 +52,27 @@ class Authentication(Protocol):
     """
 
     async def is_authenticated(self, request: Request) -> bool: ...
+
+
+class Authorization(Protocol):
+    """Decides what an authenticated caller may read and write (SPEC §7).
+
+    Authentication answers "who are you" (401); authorization answers "may
+    you" (403 for a refused write, 404 for a document outside the read
+    scope, whose existence is not revealed). Both apply alike to HTTP,
+    websocket requests, event-name subscriptions and live queries.
+    """
+
+    async def read_scope(self, request: Request) -> Mapping[str, Any] | None:
+        """A filter ANDed into every list and detail read, and matched against
+        every live event, for this caller; ``None`` for no restriction."""
+        ...
+
+    async def can_write(self, request: Request, verb: str, obj: Any) -> bool:
+        """Whether this caller may ``verb`` (``"post"``, ``"put"``, ``"patch"``,
+        ``"delete"``) ``obj``, the stored object (``None`` for a create: the
+        body is ``request.payload``). ``False`` answers 403."""
+        ...
 
 
 class ResourceProtocol(Protocol):

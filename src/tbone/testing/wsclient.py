@@ -53,6 +53,7 @@ class WebSocketTestClient:
         self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self._pongs: list[asyncio.Future[dict[str, Any]]] = []
         self._events: defaultdict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self._payloads: defaultdict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
         self._changes: defaultdict[str, asyncio.Queue[dict[str, Any]]] = defaultdict(asyncio.Queue)
         self._errors: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader = asyncio.get_running_loop().create_task(self._read(), name="WebSocketTestClient")
@@ -175,6 +176,12 @@ class WebSocketTestClient:
         async with asyncio.timeout(timeout):
             return await self._events[name].get()
 
+    async def next_event_payload(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """The whole payload (``name``, ``resource``, ``data``) of the next ``name``
+        event; a separate queue from :meth:`next_event`'s."""
+        async with asyncio.timeout(timeout):
+            return await self._payloads[name].get()
+
     def pending_events(self, name: str) -> int:
         """How many ``name`` events arrived and were not taken by ``next_event`` yet."""
         return self._events[name].qsize()
@@ -256,6 +263,7 @@ class WebSocketTestClient:
                 self._changes[str(reply["key"])].put_nowait(payload)
                 return
             self._events[str(payload.get("name"))].put_nowait(payload.get("data"))
+            self._payloads[str(payload.get("name"))].put_nowait(payload)
             return
         if kind == "pong":
             while self._pongs:

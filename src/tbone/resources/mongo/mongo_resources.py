@@ -37,6 +37,7 @@ from pymongo.errors import DocumentTooLarge, DuplicateKeyError
 from tbone.db.changes import Change, collect_changes
 from tbone.db.errors import DocumentValidationError, DoesNotExist
 from tbone.db.errors import DuplicateKeyError as StoredDuplicateKeyError
+from tbone.dispatch.encoding import resource_event_key
 from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, ExceptionTable, NotFound
 from tbone.resources.http import Response
 from tbone.resources.model_resources import M, ModelResource
@@ -211,14 +212,17 @@ class MongoResource(ModelResource[M]):
 
     async def publish(self, change: Change) -> None:
         """Publish the event of one change this request made (see module doc):
-        ``EVENTS[change.op]`` with :meth:`event_data` on
+        ``EVENTS[change.op]``, keyed by this resource's URL
+        (``resource_create@/api/books/``), with :meth:`event_data` on
         ``Meta.channel_class(name="pubsub", db=db)``; nothing without a channel
         class. Override it to shape, filter or redirect events."""
         channel_class = self._meta.channel_class
         if channel_class is None:
             return
         data = await self.event_data(change)
-        await make_channel(channel_class, self.get_db()).publish(EVENTS[change.op], data)
+        # the key names this resource: subscribers hear only resources they may read
+        key = resource_event_key(EVENTS[change.op], self.base_url)
+        await make_channel(channel_class, self.get_db()).publish(key, data)
 
     # -- list ---------------------------------------------------------------
 
