@@ -23,6 +23,7 @@ from tbone.data import Field, Model, serialize
 from tbone.db import create_collection
 from tbone.db.models import MongoCollectionMixin
 from tbone.dispatch.channels.mem import MemoryChannel
+from tbone.dispatch.encoding import resource_event_key
 from tbone.resources import ReadOnlyAuthentication, Route, Router
 from tbone.resources import aiohttp as aiohttp_adapter
 from tbone.resources import sanic as sanic_adapter
@@ -206,7 +207,8 @@ async def api(request: pytest.FixtureRequest, db: Any) -> AsyncIterator[Api]:
     recorder = Recorder()
     channel = MemoryChannel(name="pubsub")
     for event in ("resource_create", "resource_update", "resource_delete"):
-        channel.subscribe(event, recorder)
+        for endpoint in ENDPOINTS:  # events are keyed per resource
+            channel.subscribe(resource_event_key(event, f"/api/{endpoint}/"), recorder)
     router = make_router(adapter)
     try:
         async with aiohttp.ClientSession() as session:
@@ -490,9 +492,9 @@ async def test_outgoing_excludes_bodies_and_event_data(api: Api) -> None:
     assert (await api.call("DELETE", f"/api/quiet/{pk}/")).status == 204
     events = await api.recorder.wait(3)
     assert events == [
-        {"name": "resource_create", "data": {"_id": pk}},
-        {"name": "resource_update", "data": {"_id": pk}},
-        {"name": "resource_delete", "data": {"_id": pk}},
+        {"name": "resource_create", "resource": "/api/quiet/", "data": {"_id": pk}},
+        {"name": "resource_update", "resource": "/api/quiet/", "data": {"_id": pk}},
+        {"name": "resource_delete", "resource": "/api/quiet/", "data": {"_id": pk}},
     ]
 
 
