@@ -3,7 +3,10 @@ documents read from the database with, since it owns the decoded dict.
 
 It may convert the dict in place and keep it as the instance's storage, but
 must be indistinguishable from ``from_data`` in everything observable: the
-values, the errors, and the order of exported keys.
+values, the errors, and the order of exported keys, for any document a read
+can return. It skips the checks of what BSON cannot hold (integers beyond 64
+bits, instants beyond year 9999, keys MongoDB cannot query): a read never
+meets such values, so they would only cost time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tbone.data import Field, Model, ValidationError
-from tests.data.test_properties import SETTINGS, VALID, Doc, Person, keyed_junk, valid_docs
+from tests.data.test_properties import SETTINGS, VALID, Doc, Person, keyed_stored_junk, valid_docs
 
 
 def shuffled(data: Any, rng: random.Random) -> Any:
@@ -47,7 +50,7 @@ def test_adopting_equals_from_data_whatever_the_key_order(data: dict[str, Any], 
 
 
 @SETTINGS
-@given(keyed_junk | st.builds(lambda junk: {**VALID, **junk}, keyed_junk))
+@given(keyed_stored_junk | st.builds(lambda junk: {**VALID, **junk}, keyed_stored_junk))
 def test_adopting_junk_fails_exactly_like_from_data(junk: dict[str, Any]) -> None:
     try:
         expected = Doc.from_data(copy.deepcopy(junk))

@@ -100,7 +100,7 @@ class Odd(IntegerField):
     @validator
     def even(self, value: int) -> int:
         if value % 2:
-            raise LookupError("odd")  # not a ValueError: still collected, with its location
+            raise ValueError("odd")
         return value
 
 
@@ -111,7 +111,7 @@ class Counter(Model):
 def test_a_validation_error_points_at_the_generated_raise() -> None:
     with pytest.raises(ValidationError) as info:
         Counter(count=3)
-    assert info.value.errors == [{"loc": ("count",), "msg": "LookupError: odd", "type": "value_error"}]
+    assert info.value.errors == [{"loc": ("count",), "msg": "odd", "type": "value_error"}]
     text = _formatted(info.value)
     assert f'File "<tbone build {HERE}.Counter>"' in text
     assert "raise ValidationError(errors, 'Counter')" in text

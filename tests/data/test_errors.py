@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import traceback
+from typing import Annotated, Any
+
 import pytest
 
 from tbone.data import Field, FieldError, Model, ValidationError
+from tbone.data.fields import IntegerField, validator
 
 from .helpers import errors_of
 
@@ -73,15 +77,81 @@ def test_field_error_keeps_its_type_code() -> None:
     assert errors_of(M, {"word": "a"}) == [{"loc": ("word",), "msg": "no vowels allowed", "type": "vowels"}]
 
 
-def test_unexpected_exceptions_in_validators_become_errors() -> None:
-    def explode(value: int) -> int:
+# -- a bug in a validator is a bug, not bad data (as in pydantic) -----------------------
+
+
+class Flaky(IntegerField):
+    @validator
+    def buggy(self, value: int) -> int:
+        if value == 13:
+            return value.nonexistent  # type: ignore[attr-defined,no-any-return]  # the bug
+        if value < 0:
+            raise ValueError("must not be negative")
+        if value == 7:  # an assert statement, which pytest would rewrite in this module
+            raise AssertionError("seven is unlucky")
+        return value
+
+
+def explode(value: int) -> int:
+    if value == 13:
         raise KeyError("boom")
+    if value == 7:
+        raise AssertionError
+    if value < 0:
+        raise FieldError("negative", "negative")
+    return value
 
-    class M(Model):
-        n: int = Field(validators=[explode])
 
-    (err,) = errors_of(M, {"n": 1})
-    assert err["loc"] == ("n",) and "KeyError" in err["msg"]
+class Checked(Model):
+    method: Annotated[int, Flaky()] = 0
+    function: int = Field(default=0, validators=[explode])
+    items: list[Annotated[int, Flaky()]] = Field(default_factory=list)
+    nested: Checked | None = None
+
+
+def test_value_and_assertion_errors_in_validators_are_field_errors() -> None:
+    errors = errors_of(Checked, {"method": -1, "function": -1, "items": [7], "nested": {"function": 7}})
+    assert errors == [
+        {"loc": ("method",), "msg": "must not be negative", "type": "value_error"},
+        {"loc": ("function",), "msg": "negative", "type": "negative"},
+        {"loc": ("items", 0), "msg": "seven is unlucky", "type": "assertion_error"},
+        {"loc": ("nested", "function"), "msg": "Assertion failed", "type": "assertion_error"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"method": 13}, AttributeError),
+        ({"function": 13}, KeyError),
+        ({"items": [1, 13]}, AttributeError),
+        ({"nested": {"nested": {"function": 13}}}, KeyError),
+        ({"method": -1, "function": 13}, KeyError),  # a bug wins over bad data
+    ],
+)
+def test_any_other_exception_in_a_validator_propagates_unchanged(data: dict[str, Any], error: type) -> None:
+    for build in (
+        lambda: Checked.from_data(data),
+        lambda: Checked(**data),
+        lambda: Checked._tbone_adopt(data),
+    ):
+        with pytest.raises(error) as info:
+            build()
+        assert not isinstance(info.value, ValueError)
+    checked = Checked()
+    with pytest.raises(error):
+        checked.import_data(data)
+    checked.__dict__.update(Checked.from_data({}).__dict__)
+    with pytest.raises(error):
+        for key, value in data.items():
+            setattr(checked, key, value)
+        checked.validate()
+
+
+def test_the_propagated_exception_keeps_its_traceback() -> None:
+    with pytest.raises(AttributeError) as info:
+        Checked.from_data({"method": 13})
+    assert "value.nonexistent" in "".join(traceback.format_exception(info.value))
 
 
 def test_top_level_error_has_empty_location() -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import pytest
 
-from tbone.data import Field, Model
+from tbone.data import Field, Model, ValidationError
 from tbone.data.fields import DictField, IntegerField, ListField, ModelField
 
 from .helpers import errors_of, locs
@@ -130,3 +130,46 @@ def test_export_copies_plain_models() -> None:
     assert person.name == "Ada"
     person.extra = "not a field"  # type: ignore[attr-defined]
     assert person.export_data() == {"name": "Ada", "age": None}
+
+
+# -- keys MongoDB cannot take, integers BSON cannot hold, at any depth -------------------
+
+
+class Checked(Model):
+    counters: dict[str, int] = Field(default_factory=dict, max_size=10)  # the slow path
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "\x00", "$set", "$ref", "a.b", ".", "price.$"])
+@pytest.mark.parametrize("model", [Shelf, Checked])
+def test_dict_keys_with_nul_dollar_or_dot_are_refused(key: str, model: type[Model]) -> None:
+    for build in (lambda: model.from_data({"counters": {"ok": 1, key: 2}}), lambda: model(counters={key: 2})):
+        with pytest.raises(ValidationError) as info:
+            build()
+        assert [(e["loc"], e["type"]) for e in info.value.errors] == [(("counters", key), "dict_key")]
+
+
+def test_dict_key_checks_hold_in_nested_dicts_and_models() -> None:
+    class Deep(Model):
+        maps: list[dict[str, dict[str, int]]] = Field(default_factory=list)
+        by_role: dict[str, Person] = Field(default_factory=dict)
+
+    assert locs(Deep, {"maps": [{"ok": {"x.y": 1}}], "by_role": {"$where": {"name": "a"}}}) == [
+        ("maps", 0, "ok", "x.y"),
+        ("by_role", "$where"),
+    ]
+    # "$" and "." inside a key are allowed where MongoDB queries them fine
+    assert Deep.from_data({"maps": [{"a$b": {"c-d e": 1}}]}).maps == [{"a$b": {"c-d e": 1}}]
+
+
+def test_integers_beyond_64_bits_in_nested_models_lists_and_dicts() -> None:
+    big = 2**64
+    data = {"counters": {"k": big}, "owner": {"name": "a", "age": big}, "people": [{"name": "b", "age": big}]}
+    data |= {"grid": [[1, big]], "maybe": [None, big], "by_role": {"r": {"name": "c", "age": str(big)}}}
+    assert locs(Shelf, data) == [
+        ("counters", "k"),
+        ("owner", "age"),
+        ("people", 0, "age"),
+        ("by_role", "r", "age"),
+        ("grid", 0, 1),
+        ("maybe", 1),
+    ]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pytest
 from bson import DBRef, ObjectId
 
-from tbone.data import Field, Model, Ref
+from tbone.data import Field, Model, Ref, ValidationError
 from tbone.data.fields import DBRefField, EnumField, ObjectIdField, StringField, UUIDField
 
 from .helpers import errors_of, types
@@ -148,3 +148,38 @@ async def test_ref_fetch_uses_the_primary_key() -> None:
     assert fetched == Author(_id=OID, name="Leo")
     assert await Ref("lib.authors", ObjectId(), None, Author).fetch(db) is None
     assert collection.queries[0] == {"_id": OID}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"$ref": "users", "$id": str(OID)},
+        {"$ref": "authors", "$id": str(OID)},  # the name without the namespace
+        DBRef("users", OID),
+        Ref("users", OID, None, Author),  # the fast path: an exact Ref
+        Ref("users", OID),
+    ],
+)
+def test_a_typed_ref_into_another_collection_is_refused(raw: Any) -> None:
+    for build in (lambda: Things.from_data({"author": raw}), lambda: Things(author=raw)):
+        with pytest.raises(ValidationError) as info:
+            build()
+        errors = info.value.errors
+        assert [(e["loc"], e["type"]) for e in errors] == [(("author",), "dbref_collection")]
+        assert "'lib.authors'" in errors[0]["msg"]
+    things = Things()
+    things.author = raw  # type: ignore[assignment]  # assignment is not validated
+    with pytest.raises(ValidationError):
+        things.validate()
+
+
+def test_a_typed_ref_takes_its_own_collection_in_every_form() -> None:
+    expected = Ref("lib.authors", OID, None, Author)
+    for raw in ({"$ref": "lib.authors", "$id": str(OID)}, DBRef("lib.authors", OID), expected, OID):
+        assert Things(author=raw).author == expected
+    assert types(Things, {"author": {"$ref": "lib.authors", "$id": str(OID), "$db": 3}}) == ["dbref_type"]
+
+
+def test_an_untyped_dbref_id_beyond_64_bits_is_refused() -> None:
+    assert types(Things, {"ref": {"$ref": "x", "$id": 2**64}}) == ["int64_range"]
+    assert Things.from_data({"ref": {"$ref": "x", "$id": 2**63 - 1}}).ref == DBRef("x", 2**63 - 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ from bson import Decimal128
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tbone.data import Field, Model
+from tbone.data import Field, FieldError, Model, ValidationError
 from tbone.data.fields import BooleanField, DecimalField, FloatField, IntegerField, StringField
 from tbone.data.fields.scalars import _decimal128_to_decimal_portable, decimal128_to_decimal
 
@@ -44,7 +44,10 @@ def test_annotations_map_to_field_classes() -> None:
         ("i", "+12", 12),
         ("i", 3.0, 3),
         ("i", Decimal("4"), 4),
-        ("i", 10**30, 10**30),
+        ("i", 2**63 - 1, 2**63 - 1),  # the int64 range, what BSON holds
+        ("i", -(2**63), -(2**63)),
+        ("i", "9223372036854775807", 2**63 - 1),
+        ("i", Decimal("-9223372036854775808"), -(2**63)),
         ("f", "34.77", 34.77),
         ("f", 34.77, 34.77),
         ("f", 3, 3.0),
@@ -62,6 +65,13 @@ def test_annotations_map_to_field_classes() -> None:
         ("d", Decimal("1.1"), Decimal("1.1")),
         ("d", Decimal128("34.770"), Decimal("34.770")),  # what MongoDB returns
         ("d", Decimal128("-0E-3"), Decimal("-0E-3")),
+        ("d", "9" * 34, Decimal("9" * 34)),  # Decimal128's 34 digits
+        ("d", "1E-6176", Decimal("1E-6176")),
+        (
+            "d",
+            "9.999999999999999999999999999999999E+6144",
+            Decimal("9.999999999999999999999999999999999E+6144"),
+        ),
     ],
 )
 def test_accepts_primitive_forms(name: str, raw: Any, expected: Any) -> None:
@@ -107,6 +117,22 @@ def test_accepts_primitive_forms(name: str, raw: Any, expected: Any) -> None:
         ("d", Decimal128("NaN"), "finite_number"),
         ("d", Decimal128("-Infinity"), "finite_number"),
         ("d", [], "decimal_type"),
+        # what BSON cannot hold
+        ("i", 2**63, "int64_range"),
+        ("i", -(2**63) - 1, "int64_range"),
+        ("i", 2**70, "int64_range"),
+        ("i", "9223372036854775808", "int64_range"),
+        ("i", "-9223372036854775809", "int64_range"),
+        ("i", "1" * 5000, "int64_range"),  # beyond int()'s own digit limit
+        ("i", Decimal("1e30"), "int64_range"),
+        ("d", "1e7000", "decimal128_range"),
+        ("d", "-1e6145", "decimal128_range"),
+        ("d", "1" * 35, "decimal128_range"),
+        ("d", "0." + "1" * 35, "decimal128_range"),
+        ("d", Decimal("1" * 35), "decimal128_range"),
+        ("d", 10**40 + 1, "decimal128_range"),
+        ("d", "1E-6177", "decimal128_range"),
+        ("d", "1.5E-6176", "decimal128_range"),
     ],
 )
 def test_rejects(name: str, raw: Any, code: str) -> None:
@@ -216,3 +242,92 @@ def test_decimal128_subclass_goes_through_to_decimal() -> None:
         pass
 
     assert Priced.from_data({"price": Mine("2.50")}).price == Decimal("2.50")
+
+
+# -- what BSON can hold: int64 and Decimal128 -------------------------------------
+
+
+class Wide(Model):
+    n: int = 0
+    bounded: int = Field(default=0, min=0)
+    counts: list[int] = Field(default_factory=list)
+    by_key: dict[str, int] = Field(default_factory=dict)
+    nested: list[list[int]] = Field(default_factory=list)
+    maybe: int | None = None
+
+
+BIG = [2**63, -(2**63) - 1, 2**70]
+
+
+@pytest.mark.parametrize("big", BIG)
+def test_python_ints_beyond_64_bits_are_refused_on_the_fast_path(big: int) -> None:
+    # an exact int skips coercion in the generated code: the range is checked inline
+    data = {
+        "n": big,
+        "bounded": big,
+        "counts": [1, big],
+        "by_key": {"k": big},
+        "nested": [[big]],
+        "maybe": big,
+    }
+    for build in (lambda: Wide(**data), lambda: Wide.from_data(data), lambda: Wide._tbone_from_data(data)):
+        with pytest.raises(ValidationError) as info:
+            build()
+        assert [(e["loc"], e["type"]) for e in info.value.errors] == [
+            (("n",), "int64_range"),
+            (("bounded",), "int64_range"),
+            (("counts", 1), "int64_range"),
+            (("by_key", "k"), "int64_range"),
+            (("nested", 0, 0), "int64_range"),
+            (("maybe",), "int64_range"),
+        ]
+    assert Wide(n=2**63 - 1, bounded=2**63 - 1, counts=[-(2**63)]).counts == [-(2**63)]
+
+
+@pytest.mark.parametrize("big", BIG)
+def test_ints_beyond_64_bits_are_refused_by_validate_and_import(big: int) -> None:
+    wide = Wide()
+    wide.n = big
+    with pytest.raises(ValidationError) as info:
+        wide.validate()
+    assert info.value.errors[0]["loc"] == ("n",) and info.value.errors[0]["type"] == "int64_range"
+    with pytest.raises(ValidationError):
+        Wide().import_data({"counts": [big]})
+    with pytest.raises(FieldError):  # what Model.modify() and query values use
+        Wide._meta.fields["n"].to_python(big)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_a_decimal_is_accepted_exactly_when_decimal128_holds_it(number: Decimal) -> None:
+    try:
+        expected: Decimal | None = Decimal128(number).to_decimal()
+    except DecimalException:
+        expected = None
+    builds = [
+        lambda: Priced(price=number, history=[number], rates={"x": number}),  # the fast path
+        lambda: Priced.from_data(
+            {"price": str(number), "history": [str(number)], "rates": {"x": str(number)}}
+        ),
+    ]
+    for build in builds:
+        if expected is None:
+            with pytest.raises(ValidationError) as info:
+                build()
+            assert {e["type"] for e in info.value.errors} == {"decimal128_range"}
+            assert len(info.value.errors) == 3
+        else:
+            # kept as Decimal128 holds it (trailing zeros past 34 digits dropped): never rounded
+            priced = build()
+            for value in (priced.price, priced.history[0], priced.rates["x"]):
+                assert value == number and str(value) == str(expected)
+
+
+def test_decimal_fit_drops_only_trailing_zeros() -> None:
+    text = "1." + "0" * 40
+    assert str(Priced.from_data({"price": text}).price) == str(Decimal128(Decimal(text)).to_decimal())
+    with pytest.raises(ValidationError) as info:
+        Priced(price=Decimal("1." + "0" * 39 + "1"))
+    assert info.value.errors[0]["msg"].startswith("Value must have at most 34 significant digits")
+    with pytest.raises(ValidationError) as info:
+        Priced.from_data({"price": "1e7000"})
+    assert info.value.errors[0]["msg"].startswith("Value must be less than 1E+6145 in magnitude")

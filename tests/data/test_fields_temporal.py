@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tbone.data import Field, Model
+from tbone.data import Field, Model, ValidationError
 from tbone.data.fields import DateField, DateTimeField, TimeField
 
 from .helpers import errors_of, types
@@ -139,3 +139,59 @@ def test_export_is_iso_8601() -> None:
 def test_error_message_names_the_value() -> None:
     (err,) = errors_of(Event, {"at": "soon"})
     assert "soon" in err["msg"] and err["loc"] == ("at",)
+
+
+# -- instants outside years 1-9999 in UTC: neither Python nor BSON holds them ----------
+
+
+class Stamps(Model):
+    at: datetime | None = None
+    many: list[datetime] = Field(default_factory=list)
+    by_key: dict[str, datetime] = Field(default_factory=dict)
+    bounded: datetime | None = Field(default=None, min=datetime(1, 1, 1, tzinfo=UTC))
+
+
+EAST = timezone(timedelta(hours=14))
+WEST = timezone(timedelta(hours=-12))
+OUT_OF_RANGE = [
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T13:59:59+14:00",
+    "9999-12-31T23:59:59-12:00",
+    datetime(1, 1, 1, tzinfo=EAST),
+    datetime(9999, 12, 31, 12, 30, tzinfo=WEST),
+]
+
+
+@pytest.mark.parametrize("raw", OUT_OF_RANGE)
+def test_aware_datetimes_beyond_utc_years_1_to_9999_are_refused(raw: Any) -> None:
+    data = {"at": raw, "many": [raw], "by_key": {"k": raw}, "bounded": raw}
+    for build in (lambda: Stamps(**data), lambda: Stamps.from_data(data)):
+        with pytest.raises(ValidationError) as info:
+            build()
+        assert [(e["loc"], e["type"]) for e in info.value.errors] == [
+            (("at",), "datetime_range"),
+            (("many", 0), "datetime_range"),
+            (("by_key", "k"), "datetime_range"),
+            (("bounded",), "datetime_range"),
+        ]
+    stamps = Stamps()
+    stamps.at = raw  # type: ignore[assignment]
+    with pytest.raises(ValidationError):
+        stamps.validate()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0001-01-01T00:00:00",  # naive: UTC
+        "0001-01-01T14:00:00+14:00",
+        "0001-01-01T00:00:00-05:00",
+        "9999-12-31T23:59:59+05:00",
+        datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(1, 1, 1, 12, tzinfo=WEST),
+    ],
+)
+def test_the_edges_of_the_range_are_accepted(raw: Any) -> None:
+    stamps = Stamps.from_data({"at": raw, "many": [raw]})
+    assert stamps.at is not None and stamps.at.tzinfo is not None
+    assert stamps.at.astimezone(UTC).year in (1, 9999) and Stamps(at=stamps.at).at == stamps.at

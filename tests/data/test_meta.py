@@ -197,3 +197,35 @@ def test_configuration_errors() -> None:
     for model in (TwoKeys, SameKey, TwoFields):
         with pytest.raises(ConfigurationError):
             model.from_data({})
+
+
+def test_an_unknown_meta_option_is_a_configuration_error_at_definition() -> None:
+    with pytest.raises(ConfigurationError) as info:
+
+        class Typo(Model):
+            sku: str
+
+            class Meta:
+                indexes = [{"fields": ["sku"], "unique": True}]  # for "indices"
+
+    message = str(info.value)
+    assert message.startswith("Typo.Meta: unknown option(s) ['indexes']")
+    assert "known options are ['concrete', 'creation_args', 'exclude_fields'" in message
+    assert "'indices'" in message and "'name'" in message and "'namespace'" in message
+
+
+def test_every_known_meta_option_is_taken() -> None:
+    class Full(Model):
+        a: int = 0
+
+        class Meta:
+            name = "full"
+            namespace = "ns"
+            exclude_fields = ()
+            exclude_serialize = ()
+            creation_args = {"capped": False}
+            indices = [{"fields": ["a"]}]
+            concrete = True
+            __doc__ = "dunder names are Python's, not options"
+
+    assert Full.get_collection_name() == "ns.full"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 import pytest
 
-from tbone.data import Field, Model, ValidationError
+from tbone.data import ConfigurationError, Field, Model, ModelMeta, ValidationError
 
 from .helpers import errors_of, types
 
@@ -187,3 +189,76 @@ def test_validation_error_is_raised_by_construction_too() -> None:
 
     with pytest.raises(ValidationError):
         M(n=-1)
+
+
+# -- options that do not fit the field's type: ConfigurationError on first use --------
+
+
+@pytest.mark.parametrize(
+    ("annotation", "options", "option"),
+    [
+        (str, {"min": 1}, "min"),
+        (str, {"max": "z"}, "max"),
+        (bool, {"min": 0}, "min"),
+        (list[int], {"min": 1}, "min"),
+        (int, {"min_length": 1}, "min_length"),
+        (float, {"max_length": 3}, "max_length"),
+        (list[str], {"pattern": "^a"}, "pattern"),
+        (dict[str, int], {"min_length": 1}, "min_length"),
+        (str, {"min_size": 1}, "min_size"),
+        (int, {"max_size": 3}, "max_size"),
+        (int, {"min": "a"}, "min"),  # a bound the field cannot take
+        (int, {"max": 1.5}, "max"),
+        (str, {"max_length": -1}, "max_length"),
+        (list[int], {"max_size": 2.0}, "max_size"),
+    ],
+)
+def test_an_option_that_does_not_fit_the_type_is_a_configuration_error(
+    annotation: Any, options: dict[str, Any], option: str
+) -> None:
+    Wrong = ModelMeta("Wrong", (Model,), {"__annotations__": {"x": annotation}, "x": Field(**options)})
+    with pytest.raises(ConfigurationError) as info:
+        Wrong.from_data({})
+    assert str(info.value).startswith("Wrong.x: option ") and repr(option) in str(info.value)
+
+
+def test_options_of_list_items_and_dict_values_are_checked_too() -> None:
+    class Items(Model):
+        tags: list[Annotated[str, Field(min=1)]] = Field(default_factory=list)
+
+    class Values(Model):
+        scores: dict[str, Annotated[int, Field(pattern="x")]] = Field(default_factory=dict)
+
+    with pytest.raises(ConfigurationError, match=r"Items\.tags\[\]: option 'min'"):
+        Items.from_data({})
+    with pytest.raises(ConfigurationError, match=r"Values\.scores\{\}: option 'pattern'"):
+        Values.schema()
+
+
+def test_bounds_are_coerced_by_their_field() -> None:
+    class Bounded(Model):
+        n: int = Field(default=5, min="1", max=10.0)
+        price: Decimal = Field(default=Decimal(1), min=0)
+        at: datetime | None = Field(default=None, min="2024-01-01T00:00:00")
+
+    assert Bounded.n.min == 1 and Bounded.n.max == 10 and type(Bounded.n.max) is int
+    assert Bounded.price.min == Decimal(0) and Bounded.at.min == datetime(2024, 1, 1, tzinfo=UTC)
+    assert types(Bounded, {"n": 0, "price": "-1", "at": "2023-01-01"}) == ["too_small"] * 3
+    assert Bounded.schema()["properties"]["n"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10,
+        "default": 5,
+    }
+
+
+def test_no_string_schema_has_a_minimum() -> None:
+    class Text(Model):
+        code: str = Field(min_length=1, max_length=3, pattern="^[A-Z]+$")
+
+    assert Text.schema()["properties"]["code"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 3,
+        "pattern": "^[A-Z]+$",
+    }

@@ -6,12 +6,15 @@ import enum
 import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any, Literal
 
+import bson
 import orjson
 import pytest
-from bson import ObjectId
+from bson import Decimal128, ObjectId
+from bson.binary import UuidRepresentation
+from bson.codec_options import CodecOptions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,14 +63,37 @@ int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 people = st.builds(dict, name=st.text(), age=st.none() | st.integers(min_value=0, max_value=2**63 - 1))
 oids = st.binary(min_size=12, max_size=12).map(ObjectId)
 
+
+def _fits_decimal128(value: Decimal) -> bool:
+    """Decimal128 holds ``value`` as it is (neither refused nor normalized)."""
+    try:
+        return Decimal128(value).to_decimal().as_tuple() == value.as_tuple()
+    except DecimalException:
+        return False
+
+
+def _in_utc_range(value: datetime) -> bool:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+# what BSON holds: Decimal128's decimals, instants in years 1-9999 (UTC), keys
+# MongoDB can query (no NUL, no leading "$", no ".")
+decimal128s = st.decimals(allow_nan=False, allow_infinity=False).filter(_fits_decimal128)
+aware = st.datetimes(timezones=offsets).filter(lambda d: _in_utc_range(d))
+keys = st.text().filter(lambda k: "\x00" not in k and "." not in k and not k.startswith("$"))
+
 valid_docs = st.fixed_dictionaries(
     {
         "text": st.text(),
         "count": int64,
         "ratio": st.floats(allow_nan=False, allow_infinity=False),
         "flag": st.booleans(),
-        "price": st.decimals(allow_nan=False, allow_infinity=False),
-        "at": st.datetimes(timezones=offsets) | st.datetimes(),
+        "price": decimal128s,
+        "at": aware | st.datetimes(),
         "day": st.dates(),
         "uid": st.uuids(),
         "oid": oids,
@@ -77,7 +103,7 @@ valid_docs = st.fixed_dictionaries(
     optional={
         "clock": st.none() | st.times(),
         "tags": st.lists(st.text(), max_size=4),
-        "counters": st.dictionaries(st.text(), int64, max_size=4),
+        "counters": st.dictionaries(keys, int64, max_size=4),
         "people": st.lists(people, max_size=3),
         "lead": st.none() | people,
         "target": st.none() | oids.map(lambda oid: Target(_id=oid)),
@@ -99,15 +125,28 @@ def test_round_trips(data: dict[str, Any]) -> None:
 
 
 @SETTINGS
-@given(st.integers(min_value=2**64) | st.integers(max_value=-(2**64)))
-def test_integers_beyond_64_bits(count: int) -> None:
-    doc = Doc.from_data({**VALID, "count": count})
-    assert Doc.from_data(doc.export_data(native=False)).count == count
-    assert json.loads(doc.to_json())["count"] == count  # written exactly
-    # orjson reads such a JSON integer as a float: refused, never truncated
-    with pytest.raises(ValidationError) as info:
-        Doc.from_json(doc.to_json())
-    assert info.value.errors[0]["type"] == "int_from_float"
+@given(st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1))
+def test_integers_beyond_64_bits_are_refused_everywhere(count: int) -> None:
+    # BSON has no larger integer: refused as given, as text, nested, in lists and dicts
+    for value in (count, str(count)):
+        data = {**VALID, "count": value, "people": [{"name": "a", "age": abs(count)}]}
+        data |= {
+            "counters": {"k": value},
+            "lead": {"name": "b", "age": abs(value) if value == count else value},
+        }
+        with pytest.raises(ValidationError) as info:
+            Doc.from_data(data)
+        errors = info.value.errors
+        assert [e["loc"] for e in errors] == [
+            ("count",),
+            ("counters", "k"),
+            ("people", 0, "age"),
+            ("lead", "age"),
+        ]
+        assert {e["type"] for e in errors} == {"int64_range"}
+    # the JSON text: orjson reads integers past 64 bits as floats, refused too
+    with pytest.raises(ValidationError):
+        Doc.from_json(json.dumps({**VALID, "count": count}))
 
 
 # -- invalid values name their location ----------------------------------------------
@@ -204,23 +243,38 @@ def test_invalid_nested_value_is_reported_at_its_path(
 
 # -- nothing but ValidationError ------------------------------------------------------
 
-json_like = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text()
-    | st.decimals()
-    | st.datetimes()
-    | st.binary(max_size=12),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8) | st.integers(), children, max_size=4)
-    | st.tuples(children),
-    max_leaves=20,
-)
-keyed_junk = st.dictionaries(
-    st.sampled_from([*Doc._meta.fields, *Person._meta.fields, "extra"]), json_like, max_size=12
-)
+
+def _junk(
+    ints: st.SearchStrategy[int], decimals: st.SearchStrategy[Decimal], keys: st.SearchStrategy[str]
+) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | ints
+        | st.floats()
+        | st.text()
+        | decimals
+        | st.datetimes()
+        | st.binary(max_size=12),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(keys | st.integers(), children, max_size=4)
+            | st.tuples(children)
+        ),
+        max_leaves=20,
+    )
+
+
+def _keyed(values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(
+        st.sampled_from([*Doc._meta.fields, *Person._meta.fields, "extra"]), values, max_size=12
+    )
+
+
+json_like = _junk(st.integers(), st.decimals(), st.text(max_size=8))
+keyed_junk = _keyed(json_like)
+#: junk made only of values BSON can hold and tbone writes (what a read may find)
+keyed_stored_junk = _keyed(_junk(int64, decimal128s, keys.filter(lambda k: len(k) <= 8)))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -235,3 +289,20 @@ def test_from_data_raises_nothing_but_validation_error(junk: Any) -> None:
     else:
         assert isinstance(doc, Doc)
         orjson.dumps(doc.export_data(native=False))  # whatever got in exports as JSON
+        _bson_encode(doc)  # and as BSON: no value MongoDB cannot take gets in
+
+
+def _bson_encode(doc: Doc) -> bytes:
+    """The BSON of ``doc``'s types that BSON holds as they are (``tbone.db`` adapts
+    the others: dates, times, enums, decimals)."""
+    native = doc.export_data()
+    native["price"] = Decimal128(native["price"])
+    for name in ("day", "clock", "mood"):
+        native.pop(name)
+    return bson.encode(native, codec_options=CodecOptions(uuid_representation=UuidRepresentation.STANDARD))
+
+
+@SETTINGS
+@given(valid_docs)
+def test_whatever_is_accepted_encodes_as_bson(data: dict[str, Any]) -> None:
+    _bson_encode(Doc.from_data(data))

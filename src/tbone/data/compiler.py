@@ -149,7 +149,9 @@ def compile_builder(
     instead of being copied into a new dict: for documents read from MongoDB
     this halves the cost of building. Any other ``data`` (extra, missing or
     reordered keys) gets a new dict, as ``build`` would. Only for models whose
-    data keys are their attribute names (no aliases).
+    data keys are their attribute names (no aliases). Its fast paths skip the
+    checks of what BSON cannot hold (integers beyond 64 bits, instants beyond
+    year 9999, dict keys MongoDB cannot query): BSON produced the values.
     """
     options: ModelOptions = model._meta
     fields = options.fields

@@ -9,7 +9,7 @@ wrongly (raised while a class is being defined or first used), while
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 __all__ = [
     "ConfigurationError",
@@ -18,6 +18,7 @@ __all__ = [
     "Loc",
     "ValidationError",
     "error_details",
+    "propagate",
 ]
 
 Loc = tuple[str | int, ...]
@@ -74,8 +75,25 @@ class ValidationError(ValueError):
         ]
 
 
+#: The attribute ``propagate`` sets on an exception that is a bug, not bad data.
+_PROPAGATE = "_tbone_propagate"
+
+E = TypeVar("E", bound=BaseException)
+
+
+def propagate(exc: E) -> E:
+    """Mark ``exc`` (raised by a validator, not a ``ValueError``) as a bug that must
+    reach the caller unchanged: ``error_details`` re-raises it instead of turning
+    it into a field error, wherever coercion errors are collected."""
+    setattr(exc, _PROPAGATE, True)
+    return exc
+
+
 def error_details(exc: BaseException, loc: Loc) -> list[ErrorDetail]:
-    """Turn any exception raised while coercing the value at ``loc`` into details."""
+    """Turn any exception raised while coercing the value at ``loc`` into details;
+    re-raise one marked by ``propagate`` (a bug in a validator)."""
+    if getattr(exc, _PROPAGATE, False):
+        raise exc
     if isinstance(exc, ValidationError):
         return exc.prefixed(*loc)
     if isinstance(exc, FieldError):

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import ItemsView, Mapping
+from types import FrameType
 from typing import Any, ClassVar, Self, cast
 
 import orjson
@@ -75,6 +77,28 @@ def _make_lazy_exporter(mode: ExportMode) -> Any:
     return lazy
 
 
+def _defining_locals(annotations: dict[str, Any]) -> dict[str, Any] | None:
+    """A snapshot of the local names where a class with string annotations (``from
+    __future__ import annotations``) is being defined, when that is a function
+    (or a class body): evaluated on first use, its annotations may name a local
+    class or an import made in the function, as pydantic allows. None at module
+    level (the module's globals serve) and when no annotation is a string, so
+    that no snapshot is kept without need."""
+    if not any(isinstance(annotation, str) for annotation in annotations.values()):
+        return None
+    frame = sys._getframe(2)  # this function, ModelMeta.__new__, then the class statement
+    while frame.f_back is not None and frame.f_code.co_name == "__new__" and _is_model_metaclass(frame):
+        frame = frame.f_back  # the __new__ of a metaclass deriving from ModelMeta
+    if frame.f_locals is frame.f_globals:
+        return None
+    return dict(frame.f_locals)
+
+
+def _is_model_metaclass(frame: FrameType) -> bool:
+    first = frame.f_locals.get(frame.f_code.co_varnames[0]) if frame.f_code.co_argcount else None
+    return isinstance(first, type) and issubclass(first, ModelMeta)
+
+
 @dataclass_transform(kw_only_default=True, field_specifiers=(Field,))
 class ModelMeta(type):
     """Records annotations and installs per-class lazy stubs; see module docstring."""
@@ -84,6 +108,7 @@ class ModelMeta(type):
     def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kwargs: Any) -> Any:
         meta = ns.pop("Meta", None)
         own_annotations = ns.get("__annotations__", {})
+        localns = _defining_locals(own_annotations)
         defaults: dict[str, Any] = {}
         for attr, annotation in own_annotations.items():
             if attr.startswith("__") or is_classvar_annotation(annotation):
@@ -99,7 +124,9 @@ class ModelMeta(type):
         ns["_tbone_serialize"] = _make_lazy_exporter("serialize")
         cls = super().__new__(mcls, name, bases, ns, **kwargs)
         parent = next((b._meta for b in cls.__mro__[1:] if isinstance(b, ModelMeta)), None)
-        options = ModelOptions(cls, meta, parent)  # type: ignore[arg-type]
+        if localns is not None:
+            localns[name] = cls  # a local model may refer to itself (the class statement binds it next)
+        options = ModelOptions(cls, meta, parent, localns)  # type: ignore[arg-type]
         options._own_defaults = defaults
         cls._meta = options
         return cls

@@ -7,8 +7,10 @@ refer to classes defined later in the module.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import re
+import sys
 import threading
 import typing
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from tbone.data.fields.base import MISSING, BaseField, FieldSpec
 from tbone.data.protocols import ModelLike
 from tbone.data.resolve import field_for_annotation
 
-__all__ = ["ModelOptions", "PendingField", "is_classvar_annotation"]
+__all__ = ["META_OPTIONS", "ModelOptions", "PendingField", "is_classvar_annotation", "own_type_hints"]
 
 _CLASSVAR_RE = re.compile(r"^\s*(typing\.|t\.)?ClassVar\b")
 _lock = threading.RLock()
@@ -29,6 +31,23 @@ def is_classvar_annotation(annotation: Any) -> bool:
     if isinstance(annotation, str):
         return bool(_CLASSVAR_RE.match(annotation))
     return annotation is typing.ClassVar or typing.get_origin(annotation) is typing.ClassVar
+
+
+def own_type_hints(
+    model: type, annotations: dict[str, Any], localns: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The evaluated annotations ``model`` declares itself (not its bases': each
+    model resolves its own, with its own names).
+
+    Names are looked up as ``typing.get_type_hints`` does for a class (the
+    module's globals, then the class namespace), after ``localns``: the names
+    local to the function that defined the model, as Python would see them.
+    """
+    holder = type(model.__name__, (), {"__annotations__": annotations, "__module__": model.__module__})
+    module = sys.modules.get(model.__module__)
+    globalns: dict[str, Any] = vars(module) if module is not None else {}
+    scope = collections.ChainMap(localns or {}, globalns, dict(vars(model)))
+    return typing.get_type_hints(holder, globalns=globalns, localns=scope, include_extras=True)
 
 
 class PendingField:
@@ -49,13 +68,36 @@ class PendingField:
         return value.__get__(instance, owner)
 
 
-class ModelOptions:
-    """The options of one model class (``cls._meta``)."""
+#: The ``Meta`` options a model takes; anything else is a ConfigurationError.
+META_OPTIONS = frozenset(
+    {"name", "namespace", "exclude_fields", "exclude_serialize", "creation_args", "indices", "concrete"}
+)
 
-    def __init__(self, model: type[ModelLike], meta: type | None, parent: ModelOptions | None) -> None:
+
+class ModelOptions:
+    """The options of one model class (``cls._meta``).
+
+    ``localns``: the names local to where the class was defined (a model
+    defined in a function), kept until its string annotations are resolved.
+    """
+
+    def __init__(
+        self,
+        model: type[ModelLike],
+        meta: type | None,
+        parent: ModelOptions | None,
+        localns: dict[str, Any] | None = None,
+    ) -> None:
         self.model = model
         self.parent = parent
+        self.localns = localns
         own = dict(vars(meta)) if meta is not None else {}
+        unknown = {k for k in own if not k.startswith("__")} - META_OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"{model.__name__}.Meta: unknown option(s) {sorted(unknown)}; "
+                f"known options are {sorted(META_OPTIONS)}"
+            )
         self.name: str = own.get("name", model.__name__.lower())
         # namespace, creation_args and indices are inherited; the rest is per class
         self.namespace: str | None = own.get("namespace", parent.namespace if parent else None)
@@ -65,7 +107,6 @@ class ModelOptions:
         self.exclude_fields: tuple[str, ...] = tuple(own.get("exclude_fields", ()))
         self.exclude_serialize: tuple[str, ...] = tuple(own.get("exclude_serialize", ()))
         self.concrete: bool = bool(own.get("concrete", True))
-        self.extra = {k: v for k, v in own.items() if not k.startswith("__")}
         self._fields: dict[str, BaseField] | None = None
         self._serialize_methods: dict[str, Callable[[Any], Any]] | None = None
         self._own_defaults: dict[str, Any] = {}
@@ -79,6 +120,7 @@ class ModelOptions:
             with _lock:
                 if self._fields is None:
                     self._fields = self._resolve()
+                    self.localns = None  # resolved: the defining function's names may go
                 fields = self._fields
         return fields
 
@@ -92,17 +134,19 @@ class ModelOptions:
         own = inspect.get_annotations(model)
         if own:
             try:
-                hints = typing.get_type_hints(model, include_extras=True)
+                hints = own_type_hints(model, own, self.localns)
             except NameError as exc:
                 raise ConfigurationError(
                     f"{model.__name__}: cannot resolve annotation ({exc}); define the "
-                    "referenced class at module level before first use"
+                    "referenced class before the model, or at module level"
                 ) from exc
             for name in own:
                 if name not in hints or name.startswith("__") or is_classvar_annotation(hints[name]):
                     continue
-                field = field_for_annotation(hints[name], f"{model.__name__}.{name}")
+                where = f"{model.__name__}.{name}"
+                field = field_for_annotation(hints[name], where)
                 field = self._apply_default(field, name)
+                field.check_options(where)
                 field.bind(name, model.__name__)
                 fields[name] = field
                 setattr(model, name, field)

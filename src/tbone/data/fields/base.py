@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, overload
 
-from tbone.data.errors import FieldError
+from tbone.data.errors import ConfigurationError, FieldError, propagate
 from tbone.data.protocols import ModelLike
 
 __all__ = [
@@ -112,6 +112,22 @@ def validator(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """
     method._tbone_validator = True  # type: ignore[attr-defined]
     return method
+
+
+def _run_validator(func: Callable[..., Any], *args: Any) -> Any:
+    """Call a validator. As in pydantic, a ``ValueError`` (``FieldError`` and
+    ``ValidationError`` included) or an ``AssertionError`` rejects the value;
+    anything else is a bug in the validator and propagates unchanged, through
+    every layer that turns errors into field errors (``propagate``)."""
+    try:
+        return func(*args)
+    except ValueError:
+        raise
+    except AssertionError as exc:
+        raise FieldError(str(exc) or "Assertion failed", "assertion_error") from None
+    except Exception as exc:
+        propagate(exc)
+        raise
 
 
 class FieldSpec:
@@ -227,6 +243,8 @@ class BaseField:
     _to_primitive: ClassVar[Callable[[Any], Any] | None] = None
     ordered: ClassVar[bool] = False
     sized: ClassVar[bool] = False
+    #: ``min_length``, ``max_length`` and ``pattern`` apply (strings)
+    textual: ClassVar[bool] = False
     _field_validators: ClassVar[tuple[Callable[[Any, Any], Any], ...]] = ()
 
     name: str
@@ -332,6 +350,39 @@ class BaseField:
         self.name = name
         self.model_name = model_name
 
+    def check_options(self, where: str) -> None:
+        """Raise ``ConfigurationError`` for an option that does not fit this field's
+        type (``min`` on a string, ``min_length`` on an int, ``min_size`` on a
+        string...), naming ``where`` ("Book.title") and the option; a ``min``
+        or ``max`` bound is coerced by the field (``min="3"`` on an int is 3).
+        Called when the model's fields are resolved."""
+        kind = type(self).__name__
+        for names, fits, applies_to in (
+            (("min", "max"), self.ordered, "numbers, dates, times and datetimes"),
+            (("min_length", "max_length", "pattern"), self.textual, "strings"),
+            (("min_size", "max_size"), self.sized, "lists and dicts"),
+        ):
+            for option in names:
+                if getattr(self, option) is not None and not fits:
+                    raise ConfigurationError(
+                        f"{where}: option {option!r} does not apply to {kind} (only to {applies_to})"
+                    )
+        for option in ("min_length", "max_length", "min_size", "max_size"):
+            size = getattr(self, option)
+            if size is not None and (size.__class__ is not int or size < 0):
+                raise ConfigurationError(f"{where}: option {option!r} must be an int >= 0, got {size!r}")
+        for option in ("min", "max"):
+            bound = getattr(self, option)
+            if bound is None:
+                continue
+            try:
+                setattr(self, option, self.coerce(bound))
+            except (ValueError, TypeError) as exc:
+                raise ConfigurationError(
+                    f"{where}: option {option!r} is not a valid {kind} value: {bound!r} ({exc})"
+                ) from None
+        self._refresh()
+
     @property
     def data_key(self) -> str:
         """The key in data and in the database: the alias, else the attribute name."""
@@ -401,11 +452,11 @@ class BaseField:
         if self.max_size is not None and len(value) > self.max_size:
             raise FieldError(f"Must have at most {self.max_size} items", "too_long")
         for method in self._field_validators:
-            result = method(self, value)
+            result = _run_validator(method, self, value)
             if result is not None:
                 value = result
         for func in self.validators:
-            result = func(value)
+            result = _run_validator(func, value)
             if result is not None:
                 value = result
         return value
@@ -417,18 +468,20 @@ class BaseField:
         ns[name] = obj
         return name
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+    def fast_guard(self, var: str, ns: Namespace, stored: bool = False) -> str | None:
         """A condition under which ``var`` is already the final value, or None.
 
         The base guard is an exact type check plus inline min/max/length checks;
         anything else (patterns, validators) takes the ``to_python`` path.
+        ``stored``: the value was read from the database (the adopting builder),
+        so what BSON cannot hold (``guard_extras``) need not be checked.
         """
         if self.python_type is None:
             return None
         if self.validators or self._field_validators or self._regex is not None:
             return None
         parts = [f"{var}.__class__ is {self._register(ns, self.python_type, 't')}"]
-        parts.extend(self.guard_extras(var))
+        parts.extend(self.guard_extras(var, stored))
         if self.choices is not None:
             try:
                 choices: Any = frozenset(self.choices)
@@ -447,15 +500,17 @@ class BaseField:
             return None
         return " and ".join(parts)
 
-    def guard_extras(self, var: str) -> list[str]:
+    def guard_extras(self, var: str, stored: bool = False) -> list[str]:
         """Conditions, right after the exact-type check, that a value of the exact
-        type must meet to skip ``to_python`` (and before any comparison)."""
+        type must meet to skip ``to_python`` (and before any comparison): e.g.
+        that BSON can hold it, which a ``stored`` value needs not be checked for."""
         return []
 
-    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
-        """An expression turning raw ``var`` into the final value; may raise."""
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0, stored: bool = False) -> str:
+        """An expression turning raw ``var`` into the final value; may raise.
+        ``stored`` as for ``fast_guard``."""
         slow = self._register(ns, self.to_python, "c")
-        guard = self.fast_guard(var, ns)
+        guard = self.fast_guard(var, ns, stored)
         if guard is None:
             return f"{slow}({var})"
         if self.nullable:
@@ -467,7 +522,18 @@ class BaseField:
         generated builder. ``fallback`` is the statement taking the slow path
         (``to_python`` with error capture) for values the fast path does not
         take; it must also run when the fast path raises."""
-        guard = self.fast_guard(var, ns)
+        return self.guard_lines(var, ns, fallback, stored=False)
+
+    def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+        """``coerce_lines`` for the adopting builder, whose input the caller hands
+        over (a document fresh from a decoder): containers may be converted in
+        place instead of copied, and values skip the checks of what BSON
+        cannot hold (``stored``)."""
+        return self.guard_lines(var, ns, fallback, stored=True)
+
+    def guard_lines(self, var: str, ns: Namespace, fallback: str, stored: bool) -> list[str]:
+        """The statements of ``coerce_lines`` (``stored``: of ``adopt_lines``)."""
+        guard = self.fast_guard(var, ns, stored)
         if guard is None:
             return [fallback]
         if self.nullable:
@@ -475,12 +541,6 @@ class BaseField:
         # a try costs nothing until it catches; the guard's comparisons could raise
         lines = [f"if not ({guard}):", f"    {fallback}"]
         return ["try:", *(f"    {line}" for line in lines), "except Exception:", f"    {fallback}"]
-
-    def adopt_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
-        """``coerce_lines`` for the adopting builder, whose input the caller hands
-        over (a document fresh from a decoder): containers may be converted in
-        place instead of copied. Scalars have nothing to adopt."""
-        return self.coerce_lines(var, ns, fallback)
 
     def _try_lines(self, var: str, expr: str, fallback: str) -> list[str]:
         return ["try:", f"    {var} = {expr}", "except Exception:", f"    {fallback}"]

@@ -24,7 +24,31 @@ __all__ = ["DictField", "ListField", "ModelField"]
 
 
 def _bad_key(key: Any) -> str:
-    raise FieldError(f"Keys must be strings, got {type(key).__name__}", "dict_key_type")
+    """The slow path of a key the inline check did not pass: the key if it is
+    one, else a FieldError (the caller's fallback reports it at its location)."""
+    if key.__class__ is not str and not isinstance(key, str):
+        raise FieldError(f"Keys must be strings, got {type(key).__name__}", "dict_key_type")
+    msg = _key_problem(key)
+    if msg is not None:
+        raise FieldError(msg, "dict_key")
+    return str(key)
+
+
+def _key_problem(key: str) -> str | None:
+    """Why MongoDB cannot take ``key`` as a field name, or None.
+
+    BSON writes keys as C strings, so a NUL cannot be stored at all. MongoDB
+    stores names starting with ``$`` or containing ``.`` but cannot query,
+    update (``$set`` reads dots as a path) or index them, and drivers read a
+    ``{"$ref", "$id"}`` object back as a DBRef: refused too.
+    """
+    if "\x00" in key:
+        return "Keys must not contain the NUL character"
+    if key.startswith("$"):
+        return f"Keys must not start with '$' ({key!r})"
+    if "." in key:
+        return f"Keys must not contain '.' ({key!r})"
+    return None
 
 
 class _ContainerField(BaseField):
@@ -34,14 +58,21 @@ class _ContainerField(BaseField):
     immutable = False
     sized = True
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+    def fast_guard(self, var: str, ns: Namespace, stored: bool = False) -> str | None:
         # a container's class says nothing about its items
         return None
 
-    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+    def guard_lines(self, var: str, ns: Namespace, fallback: str, stored: bool) -> list[str]:
         if self.has_checks:
             return [fallback]
-        return self._try_lines(var, self.coerce_expr(var, ns), fallback)
+        return self._try_lines(var, self.coerce_expr(var, ns, 0, stored), fallback)
+
+    def item_field(self) -> BaseField:
+        raise NotImplementedError
+
+    def check_options(self, where: str) -> None:
+        super().check_options(where)
+        self.item_field().check_options(f"{where}[]" if isinstance(self, ListField) else f"{where}{{}}")
 
 
 class ListField(_ContainerField):
@@ -51,6 +82,9 @@ class ListField(_ContainerField):
     def __init__(self, item: BaseField, **options: Any) -> None:
         super().__init__(**options)
         self.item = item
+
+    def item_field(self) -> BaseField:
+        return self.item
 
     def coerce(self, value: Any) -> list[Any]:
         if not isinstance(value, list | tuple):
@@ -67,12 +101,12 @@ class ListField(_ContainerField):
             raise ValidationError(errors)
         return result
 
-    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0, stored: bool = False) -> str:
         slow = self._register(ns, self.to_python, "c")
         if self.has_checks:
             return f"{slow}({var})"
         x = f"_i{depth}"
-        item = self.item.coerce_expr(x, ns, depth + 1)
+        item = self.item.coerce_expr(x, ns, depth + 1, stored)
         comp = f"list({var})" if item == x else f"[{item} for {x} in {var}]"
         expr = f"({comp} if {var}.__class__ is list else {slow}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
@@ -94,8 +128,8 @@ class ListField(_ContainerField):
                 test = f"{x} is not None and {test}"
             body = [f"for _j, {x} in enumerate({var}):", f"    if {test}: {var}[_j] = {call}({x})"]
         else:
-            expr = item.coerce_expr(x, ns, 1)
-            guard = item.fast_guard(x, ns)
+            expr = item.coerce_expr(x, ns, 1, stored=True)
+            guard = item.fast_guard(x, ns, stored=True)
             if expr == x:
                 body = ["pass"]
             elif guard is None:
@@ -139,6 +173,9 @@ class DictField(_ContainerField):
         super().__init__(**options)
         self.value = value
 
+    def item_field(self) -> BaseField:
+        return self.value
+
     def coerce(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise FieldError("Value must be an object", "dict_type")
@@ -151,6 +188,10 @@ class DictField(_ContainerField):
                     {"loc": (str(key),), "msg": "Keys must be strings", "type": "dict_key_type"}
                 )
                 continue
+            problem = _key_problem(key)
+            if problem is not None:
+                errors.append({"loc": (key,), "msg": problem, "type": "dict_key"})
+                continue
             try:
                 result[key] = to_python(item)
             except Exception as exc:
@@ -159,14 +200,18 @@ class DictField(_ContainerField):
             raise ValidationError(errors)
         return result
 
-    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0, stored: bool = False) -> str:
         slow = self._register(ns, self.to_python, "c")
         if self.has_checks:
             return f"{slow}({var})"
         bad = self._register(ns, _bad_key, "bk")
         x, k = f"_i{depth}", f"_k{depth}"
-        item = self.value.coerce_expr(x, ns, depth + 1)
-        key = f"({k} if {k}.__class__ is str else {bad}({k}))"
+        item = self.value.coerce_expr(x, ns, depth + 1, stored)
+        # keys read from MongoDB were accepted when written (``stored``)
+        test = f"{k}.__class__ is str"
+        if not stored:
+            test += f" and '.' not in {k} and '\\x00' not in {k} and {k}[:1] != '$'"
+        key = f"({k} if {test} else {bad}({k}))"
         comp = f"{{{key}: {item} for {k}, {x} in {var}.items()}}"
         expr = f"({comp} if {var}.__class__ is dict else {slow}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr
@@ -217,9 +262,9 @@ class ModelField(BaseField):
         build = None if nested is None else nested(self.model, adopt)
         return model, f"{model}.{attr}" if build is None else self._register(ns, build, hint)
 
-    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0, stored: bool = False) -> str:
         if self.has_checks:
-            return super().coerce_expr(var, ns, depth)
+            return super().coerce_expr(var, ns, depth, stored)
         model, call = self.build_call(ns)
         expr = f"({var} if {var}.__class__ is {model} else {call}({var}))"
         return f"(None if {var} is None else {expr})" if self.nullable else expr

@@ -11,6 +11,7 @@ from bson.errors import InvalidId
 
 from tbone.data.errors import FieldError
 from tbone.data.fields.base import BaseField, ExportMode, Namespace
+from tbone.data.fields.scalars import INT64_MAX, INT64_MIN
 from tbone.data.refs import Ref
 
 __all__ = ["DBRefField", "EnumField", "ObjectIdField", "UUIDField", "dbref_primitive"]
@@ -123,6 +124,15 @@ class DBRefField(BaseField):
         pk = self.model._meta.pk_field
         return pk.to_python(value) if pk is not None else value
 
+    def _same_collection(self, collection: Any) -> str:
+        """The model's collection, if ``collection`` (of a given reference) is it."""
+        expected = self._collection()
+        if collection != expected:
+            raise FieldError(
+                f"Value must refer to the collection {expected!r}, not {collection!r}", "dbref_collection"
+            )
+        return expected
+
     def coerce(self, value: Any) -> Any:
         if self.model is None:
             if isinstance(value, DBRef):
@@ -130,23 +140,39 @@ class DBRefField(BaseField):
             if isinstance(value, Ref):
                 return value.as_dbref()
             if isinstance(value, dict) and "$ref" in value and "$id" in value:
-                return DBRef(value["$ref"], value["$id"], value.get("$db"))
+                doc_id = value["$id"]
+                if doc_id.__class__ is int and not INT64_MIN <= doc_id <= INT64_MAX:
+                    raise FieldError("'$id' must be a 64-bit integer, or not an integer", "int64_range")
+                return DBRef(value["$ref"], doc_id, value.get("$db"))
             raise FieldError("Value must be a DBRef or {'$ref', '$id'}", "dbref_type")
         if isinstance(value, Ref):
-            return Ref(value.collection, self._pk(value.id), value.database, self.model)
+            collection = self._same_collection(value.collection)
+            return Ref(collection, self._pk(value.id), value.database, self.model)
         if isinstance(value, self.model):
             pk = value.pk
             if pk is None:
                 raise FieldError("Referenced document has no primary key yet", "dbref_unsaved")
             return Ref(self._collection(), pk, None, self.model)
         if isinstance(value, DBRef):
-            return Ref(value.collection, self._pk(value.id), value.database, self.model)
+            collection = self._same_collection(value.collection)
+            return Ref(collection, self._pk(value.id), value.database, self.model)
         if isinstance(value, dict) and "$ref" in value and "$id" in value:
-            return Ref(str(value["$ref"]), self._pk(value["$id"]), value.get("$db"), self.model)
+            collection = self._same_collection(value["$ref"])
+            database = value.get("$db")
+            if database is not None and not isinstance(database, str):
+                raise FieldError("'$db' must be a string", "dbref_type")
+            return Ref(collection, self._pk(value["$id"]), database, self.model)
         try:
             return Ref(self._collection(), self._pk(value), None, self.model)
         except ValueError:
             raise FieldError("Value must be a reference or a primary key", "dbref_type") from None
+
+    def guard_extras(self, var: str, stored: bool = False) -> list[str]:
+        # a Ref built in Python may point anywhere: only one into the model's
+        # collection skips coercion (a stored DBRef is no Ref: coerced anyway)
+        if self.model is None:
+            return []
+        return [f"{var}.collection == {self._collection()!r}"]
 
     def export_value(self, value: Any, mode: ExportMode) -> Any:
         ref = value if isinstance(value, DBRef) else value.as_dbref()

@@ -51,7 +51,7 @@ def _require(module: ModuleType | None, package: str, field: str) -> ModuleType:
 class _FormattedStringField(StringField):
     """A string whose format is checked; the check always runs (no fast path)."""
 
-    def fast_guard(self, var: str, ns: Namespace) -> str | None:
+    def fast_guard(self, var: str, ns: Namespace, stored: bool = False) -> str | None:
         return None
 
     def coerce(self, value: Any) -> str:

@@ -2,7 +2,9 @@
 
 Coercion accepts the primitive form of each type (what JSON or a query string
 carries) and never truncates: ``"3.5"`` and ``"1e3"`` are not ints, and a bool
-is never accepted as a number. ``DecimalField`` also takes ``bson.Decimal128``
+is never accepted as a number. What BSON cannot hold is refused too: integers
+beyond 64 bits, decimals that ``bson.Decimal128`` would round or cannot hold.
+``DecimalField`` also takes ``bson.Decimal128``
 (what MongoDB returns), converted by ``decimal128_to_decimal`` right in the
 compiled builder, so documents read back need no conversion pass of their own.
 """
@@ -13,24 +15,32 @@ import math
 import re
 import struct
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, Inexact, InvalidOperation, Overflow
 from typing import Any, ClassVar
 
 from bson import Decimal128
+from bson.decimal128 import create_decimal128_context
 
 from tbone.data.errors import FieldError
 from tbone.data.fields.base import BaseField, Namespace
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "BooleanField",
     "DecimalField",
     "FloatField",
     "IntegerField",
     "StringField",
     "decimal128_to_decimal",
+    "fit_decimal128",
 ]
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")  # ASCII digits only, as JSON writes them
+#: the range of a BSON int64: MongoDB cannot store a larger integer
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_INT64_MESSAGE = f"Value must be between {INT64_MIN} and {INT64_MAX} (a 64-bit integer)"
 _EXACT = 2.0**53
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -40,6 +50,7 @@ class StringField(BaseField):
     python_type = str
     json_type = "string"
     primitive_identity = True
+    textual = True
 
     def coerce(self, value: Any) -> str:
         if isinstance(value, str):
@@ -56,28 +67,42 @@ class IntegerField(BaseField):
     def coerce(self, value: Any) -> int:
         cls = value.__class__
         if cls is int:
-            return int(value)
-        if cls is bool:
+            result = int(value)
+        elif cls is bool:
             raise FieldError("Value must be an integer, not a boolean", "int_type")
-        if isinstance(value, int):
-            return int(value)
-        if isinstance(value, str):
+        elif isinstance(value, int):
+            result = int(value)
+        elif isinstance(value, str):
             text = value.strip()
-            if _INT_RE.fullmatch(text):
-                return int(text)
-            raise FieldError(f"Value {value!r} is not a valid integer", "int_parsing")
-        if isinstance(value, float):
+            if not _INT_RE.fullmatch(text):
+                raise FieldError(f"Value {value!r} is not a valid integer", "int_parsing")
+            try:
+                result = int(text)
+            except ValueError:  # beyond int()'s 4,300 digits: far beyond 64 bits too
+                raise FieldError(_INT64_MESSAGE, "int64_range") from None
+        elif isinstance(value, float):
             if value.is_integer() and -_EXACT <= value <= _EXACT:
                 return int(value)
             if value.is_integer():
                 # beyond 2**53 a float is not an exact integer (orjson reads ints past 64 bits so)
                 raise FieldError(f"Value {value!r} is too large to be an exact integer", "int_from_float")
             raise FieldError(f"Value {value!r} has a fractional part", "int_from_float")
-        if isinstance(value, Decimal):
-            if value.is_finite() and value == value.to_integral_value():
-                return int(value)
-            raise FieldError(f"Value {value!r} has a fractional part", "int_from_float")
-        raise FieldError("Value must be an integer", "int_type")
+        elif isinstance(value, Decimal):
+            if not (value.is_finite() and value == value.to_integral_value()):
+                raise FieldError(f"Value {value!r} has a fractional part", "int_from_float")
+            result = int(value)
+        else:
+            raise FieldError("Value must be an integer", "int_type")
+        if not INT64_MIN <= result <= INT64_MAX:
+            raise FieldError(_INT64_MESSAGE, "int64_range")
+        return result
+
+    def guard_extras(self, var: str, stored: bool = False) -> list[str]:
+        # A Python int has no bound, a BSON one has 64 bits; stored values fit. A
+        # min or max (an int64 itself, see check_options) bounds that side already.
+        low = "" if self.min is not None else f"{INT64_MIN} <= "
+        high = "" if self.max is not None else f" <= {INT64_MAX}"
+        return [] if stored or not (low or high) else [f"{low}{var}{high}"]
 
 
 class FloatField(BaseField):
@@ -109,7 +134,7 @@ class FloatField(BaseField):
             raise FieldError("Value must be a finite number", "finite_number")
         return result
 
-    def guard_extras(self, var: str) -> list[str]:
+    def guard_extras(self, var: str, stored: bool = False) -> list[str]:
         # inf/nan are floats too: keep them out of the fast path
         return [f"-1.7976931348623157e308 <= {var} <= 1.7976931348623157e308"]
 
@@ -177,10 +202,39 @@ decimal128_to_decimal = _pick_decimal128_to_decimal()
 """``value.to_decimal()``, four to eight times faster for finite values in canonical
 form (everything else goes to ``to_decimal``)."""
 
+# The context bson.Decimal128 converts with (34 digits, exponents -6176..6111,
+# clamped) trapping what it traps: a value it would round or cannot hold raises.
+_DECIMAL128 = create_decimal128_context()
+for _signal in (InvalidOperation, Overflow, Inexact):
+    _DECIMAL128.traps[_signal] = True
+_fit_or_raise = _DECIMAL128.create_decimal
+
+
+def fit_decimal128(value: Decimal) -> Decimal:
+    """``value`` as ``bson.Decimal128`` holds it (trailing zeros beyond 34 digits
+    dropped; the value is unchanged), or a FieldError when Decimal128 would have
+    to round it or cannot hold it: more than 34 significant digits, or too
+    large or too close to zero."""
+    try:
+        return _fit_or_raise(value)
+    except DecimalException:
+        pass
+    if value.adjusted() > _DECIMAL128.Emax:
+        msg = f"Value must be less than 1E+{_DECIMAL128.Emax + 1} in magnitude"
+    else:
+        digits, tiny = _DECIMAL128.prec, _DECIMAL128.Etiny()
+        msg = f"Value must have at most {digits} significant digits, none below 1E{tiny}"
+    raise FieldError(f"{msg} (a 128-bit decimal)", "decimal128_range")
+
 
 class DecimalField(BaseField):
     """Decimal values; stored in MongoDB as Decimal128, exported to JSON as strings
-    so no precision is lost on the way."""
+    so no precision is lost on the way.
+
+    A value is accepted exactly when ``bson.Decimal128`` can hold it without
+    rounding (at most 34 significant digits, exponent in range), and kept as
+    Decimal128 stores it (``fit_decimal128``): no value is silently rounded.
+    """
 
     python_type = Decimal
     json_type = "string"
@@ -192,7 +246,10 @@ class DecimalField(BaseField):
         cls = value.__class__
         if cls is Decimal128:
             result = decimal128_to_decimal(value)
-        elif cls is bool:
+            if not result.is_finite():
+                raise FieldError("Value must be a finite number", "finite_number")
+            return result  # what MongoDB holds fits by definition
+        if cls is bool:
             raise FieldError("Value must be a decimal number, not a boolean", "decimal_type")
         if isinstance(value, Decimal):
             result = value
@@ -214,32 +271,46 @@ class DecimalField(BaseField):
             raise FieldError("Value must be a decimal number", "decimal_type")
         if not result.is_finite():
             raise FieldError("Value must be a finite number", "finite_number")
-        return result
+        return fit_decimal128(result)
 
-    def guard_extras(self, var: str) -> list[str]:
+    def guard_extras(self, var: str, stored: bool = False) -> list[str]:
         # Decimal("NaN") and Decimal("Infinity") are Decimals too
         return [f"{var}.is_finite()"]
 
-    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
-        # A Decimal128 (a document read from MongoDB) is converted inline and then
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0, stored: bool = False) -> str:
+        guard = self.fast_guard(var, ns, stored)
+        if stored or guard is None:
+            return super().coerce_expr(var, ns, depth, stored)
+        # a Decimal that Decimal128 cannot hold makes _fit raise: the caller's
+        # fallback then reports it at its location
+        fit = self._register(ns, _fit_or_raise, "fit")
+        slow = self._register(ns, self.to_python, "c")
+        expr = f"({fit}({var}) if {guard} else {slow}({var}))"
+        return f"(None if {var} is None else {expr})" if self.nullable else expr
+
+    def guard_lines(self, var: str, ns: Namespace, fallback: str, stored: bool) -> list[str]:
+        # A Decimal is fitted to Decimal128 (unless read from MongoDB, ``stored``); a
+        # Decimal128 (a document read from MongoDB) is converted inline and then
         # meets the same guard as any Decimal; a value failing either (NaN,
-        # out of range...) takes the fallback, which reports it.
-        guard = self.fast_guard(var, ns)
+        # out of range, too many digits...) takes the fallback, which reports it.
+        guard = self.fast_guard(var, ns, stored)
         if guard is None:
             return [fallback]  # to_python converts a Decimal128 just as cheaply
-        if self.nullable:
-            guard = f"{var} is None or {guard}"
         d128 = self._register(ns, Decimal128, "t")
         convert = self._register(ns, decimal128_to_decimal, "c")
+        fit = "pass" if stored else f"{var} = {self._register(ns, _fit_or_raise, 'fit')}({var})"
         inner = [
-            f"if not ({guard}):",
-            f"    if {var}.__class__ is {d128}:",
-            f"        {var} = {convert}({var})",
-            f"        if not ({guard}):",
-            f"            {fallback}",
-            "    else:",
+            f"if {guard}:",
+            f"    {fit}",
+            f"elif {var}.__class__ is {d128}:",
+            f"    {var} = {convert}({var})",
+            f"    if not ({guard}):",
             f"        {fallback}",
+            "else:",
+            f"    {fallback}",
         ]
+        if self.nullable:
+            inner = [f"if {var} is not None:", *(f"    {line}" for line in inner)]
         return ["try:", *(f"    {line}" for line in inner), "except Exception:", f"    {fallback}"]
 
     primitive_template = "str({})"

@@ -4,6 +4,8 @@ Timezones: a ``DateTimeField`` value is always timezone-aware. Naive input is
 taken as UTC (MongoDB stores UTC instants and pymongo returns naive UTC unless
 ``tz_aware=True``), so a value read back from the database compares equal to
 the value saved. Aware input keeps its offset; export to JSON is ISO-8601.
+An aware value whose UTC time falls outside years 1-9999 (``0001-01-01T00:00+14:00``)
+is refused: neither Python nor BSON can hold that instant.
 
 A ``DateField`` holds a ``date``; since BSON has no date type it is stored as a
 UTC midnight datetime, and such a datetime coerces back to the date.
@@ -27,6 +29,17 @@ def _parse_iso_datetime(text: str) -> datetime:
         raise FieldError(f"Value {text!r} is not a valid ISO-8601 datetime", "datetime_parsing") from None
 
 
+def _check_utc_range(value: datetime) -> None:
+    """An aware datetime in year 1 or 9999 may fall outside years 1-9999 in UTC,
+    which MongoDB stores and Python can represent."""
+    try:
+        value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise FieldError(
+            f"Value {value.isoformat()} is outside years 1-9999 in UTC", "datetime_range"
+        ) from None
+
+
 class DateTimeField(BaseField):
     python_type = datetime
     json_type = "string"
@@ -43,7 +56,9 @@ class DateTimeField(BaseField):
         else:
             raise FieldError("Value must be a datetime or an ISO-8601 string", "datetime_type")
         if result.tzinfo is None:
-            result = result.replace(tzinfo=UTC)
+            return result.replace(tzinfo=UTC)
+        if not 1 < result.year < 9999:
+            _check_utc_range(result)
         return result
 
     def _refresh(self) -> None:
@@ -54,24 +69,28 @@ class DateTimeField(BaseField):
                 setattr(self, attr, bound.replace(tzinfo=UTC))
         super()._refresh()
 
-    def guard_extras(self, var: str) -> list[str]:
-        return [f"{var}.tzinfo is not None"]
+    def guard_extras(self, var: str, stored: bool = False) -> list[str]:
+        # years 1 and 9999 take the slow path: an offset may move them out of range
+        return [f"{var}.tzinfo is not None"] + ([] if stored else [f"1 < {var}.year < 9999"])
 
     def _plain(self, ns: Namespace) -> bool:
         """No option checks: an ISO string can be parsed inline, skipping ``coerce``."""
         return not self.has_checks and self.fast_guard("v", {}) is not None
 
-    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0) -> str:
+    def coerce_expr(self, var: str, ns: Namespace, depth: int = 0, stored: bool = False) -> str:
         if not self._plain(ns):
-            return super().coerce_expr(var, ns, depth)
-        guard = str(self.fast_guard(var, ns))
+            return super().coerce_expr(var, ns, depth, stored)
+        guard = str(self.fast_guard(var, ns, stored))
         to_python = self.to_python
 
         def from_iso(value: Any) -> Any:
             # JSON's usual form, parsed without the generic coerce() chain
             if value.__class__ is str:
                 parsed = datetime.fromisoformat(value)
-                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+                if parsed.tzinfo is None:
+                    return parsed.replace(tzinfo=UTC)
+                if 1 < parsed.year < 9999:
+                    return parsed
             return to_python(value)
 
         parse = self._register(ns, from_iso, "iso")
@@ -79,10 +98,10 @@ class DateTimeField(BaseField):
             guard = f"{var} is None or {guard}"
         return f"({var} if {guard} else {parse}({var}))"
 
-    def coerce_lines(self, var: str, ns: Namespace, fallback: str) -> list[str]:
+    def guard_lines(self, var: str, ns: Namespace, fallback: str, stored: bool) -> list[str]:
         if not self._plain(ns):
-            return super().coerce_lines(var, ns, fallback)
-        guard = str(self.fast_guard(var, ns))
+            return super().guard_lines(var, ns, fallback, stored)
+        guard = str(self.fast_guard(var, ns, stored))
         if self.nullable:
             guard = f"{var} is None or {guard}"
         text = self._register(ns, str, "t")
@@ -96,6 +115,7 @@ class DateTimeField(BaseField):
             f"        {fallback}",
             "    else:",
             f"        if {var}.tzinfo is None: {var} = {var}.replace(tzinfo={utc})",
+            f"        elif not 1 < {var}.year < 9999: {fallback}",
             f"elif not ({guard}):",
             f"    {fallback}",
         ]
