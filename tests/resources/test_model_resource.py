@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from bson import ObjectId
@@ -35,9 +35,12 @@ class Store:
         self.db: dict[Any, Model] = {}
 
 
-class Books(ModelResource[Book]):
-    class Meta:
-        object_class = Book
+M = TypeVar("M", bound=Model)
+
+
+class Stored(ModelResource[M]):
+    """A resource over a dict, for any model: each subclass names its model once,
+    as ``Stored[Book]`` (``Meta.object_class`` is inferred from it)."""
 
     def store(self) -> dict[Any, Model]:
         db: dict[Any, Model] = self.get_db()
@@ -70,14 +73,17 @@ class Books(ModelResource[Book]):
         return await self.serialize(await self.apply(self.found(pk), self.data))
 
 
-class Notes(Books):
-    class Meta:
-        object_class = Note
+class Books(Stored[Book]):
+    pass
 
 
-class Counters(Books):
+class Notes(Stored[Note]):
+    pass
+
+
+class Counters(Stored[Counter]):
     class Meta:
-        object_class = Counter
+        object_class = Counter  # the same class as Stored[Counter]: fine
 
 
 def router() -> Router:

@@ -62,6 +62,7 @@ class Books(MongoResource[Book]):
         incoming_detail = ["get", "put", "patch", "delete"]
         limit = 3
         max_limit = 5
+        fts_operator = "q"
 
     @classmethod
     def nested_routes(cls, base_url: str) -> list[Route]:
@@ -267,7 +268,9 @@ async def test_crud_on_list_and_detail_with_links_and_events(api: Api) -> None:
     put = await api.call("PUT", f"/api/books/{pk}/", json={"title": "Dune Messiah", "year": 1969})
     assert put.status == 202
     assert (put.payload["_id"], put.payload["title"], put.payload["rating"]) == (pk, "Dune Messiah", 3)
-    patch = await api.call("PATCH", f"/api/books/{pk}/", json={"rating": 4, "_id": str(ObjectId())})
+    renamed = await api.call("PATCH", f"/api/books/{pk}/", json={"rating": 4, "_id": str(ObjectId())})
+    assert renamed.status == 400  # the primary key is not renamed (issue 11, item 5)
+    patch = await api.call("PATCH", f"/api/books/{pk}/", json={"rating": 4, "_id": pk})
     assert patch.status == 202
     assert (patch.payload["_id"], patch.payload["title"], patch.payload["rating"]) == (pk, "Dune Messiah", 4)
     stored = await Book.find_one(api.db, {"_id": ObjectId(pk)})

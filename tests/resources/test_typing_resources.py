@@ -32,3 +32,13 @@ def test_the_model_type_reaches_user_code() -> None:
     stdout, status = _mypy("-c", wrong)
     assert status == 1
     assert "assert-type" in stdout
+
+
+def test_a_model_without_the_mixin_is_a_type_error() -> None:
+    # MongoResource[M] is bounded by MongoModel: Model plus MongoCollectionMixin
+    wrong = (ROOT / "tests" / "typing" / "resources_ok.py").read_text().replace(
+        "class Book(Model, MongoCollectionMixin):", "class Book(Model):"
+    )
+    stdout, status = _mypy("-c", wrong)
+    assert status == 1
+    assert 'Type argument "Book" of "MongoResource" must be a subtype of "MongoModel"' in stdout

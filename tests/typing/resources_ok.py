@@ -47,8 +47,20 @@ class SanicBookResource(SanicResource, MongoResource[Book]):
         object_class = Book
 
 
+class InferredBookResource(MongoResource[Book]):
+    """No ``Meta.object_class``: it is inferred from ``MongoResource[Book]``."""
+
+    async def update(self, pk: Any) -> dict[str, Any]:
+        book = await self.get_object(pk)
+        assert_type(book, Book)
+        found = await self.model().find_one(self.get_db(), {"title": book.title})
+        assert_type(found, Book | None)
+        return await self.serialize(book)
+
+
 assert_type(BookResource.model(), type[Book])
 assert_type(SanicBookResource.model(), type[Book])
+assert_type(InferredBookResource.model(), type[Book])
 
 router = Router(name="api")
 router.register(BookResource, "books")

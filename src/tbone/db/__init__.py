@@ -17,7 +17,7 @@ This package imports ``tbone.data`` and ``tbone.dispatch.signals``, never
 from tbone.db.bsonmap import TYPE_REGISTRY, codec_options_for
 from tbone.db.changes import Change, changed, collect_changes, is_listening
 from tbone.db.collections import create_collection, index_specs, model_collection
-from tbone.db.connection import connect
+from tbone.db.connection import TIMEOUT_OPTIONS, connect
 from tbone.db.errors import DocumentValidationError, DoesNotExist, DuplicateKeyError
 from tbone.db.matching import SUPPORTED_OPERATORS, Matcher, bson_key, compile_filter
 from tbone.db.models import DELETE_BATCH_SIZE, FIND_BATCH_SIZE, MongoCollectionMixin, post_delete, post_save
@@ -26,6 +26,7 @@ __all__ = [
     "DELETE_BATCH_SIZE",
     "FIND_BATCH_SIZE",
     "SUPPORTED_OPERATORS",
+    "TIMEOUT_OPTIONS",
     "TYPE_REGISTRY",
     "Change",
     "DocumentValidationError",

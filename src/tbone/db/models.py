@@ -28,6 +28,7 @@ or ``deserialize`` (and not changed since) is already validated: pass
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -37,6 +38,8 @@ from pymongo.errors import DuplicateKeyError as DriverDuplicateKeyError
 
 from tbone.data.errors import ConfigurationError, ErrorDetail, ValidationError, error_details
 from tbone.data.fields.base import BaseField
+from tbone.data.models import ModelMeta
+from tbone.data.options import is_classvar_annotation
 from tbone.db.changes import Change, Operation, is_listening, record_change
 from tbone.db.collections import model_collection
 from tbone.db.errors import DocumentValidationError, DoesNotExist, DuplicateKeyError
@@ -127,11 +130,52 @@ async def _deleted(cls: type[Any], db: Database, pk: Any, previous: Any, *, sign
         await post_delete.send(cls, db=db, instance=previous)
 
 
+def _field_names(cls: type[Any]) -> dict[str, type[Any]]:
+    """The field names of model ``cls``, own and inherited, each with the class
+    that declares it. Read from the annotations, as ``ModelMeta`` does, so it
+    works at class creation, before the (lazy) annotations are resolved."""
+    names: dict[str, type[Any]] = {}
+    for klass in reversed(cls.__mro__):
+        if not isinstance(klass, ModelMeta):
+            continue
+        for name, annotation in inspect.get_annotations(klass).items():
+            if not name.startswith("__") and not is_classvar_annotation(annotation):
+                names[name] = klass
+    return names
+
+
+def _check_field_names(cls: type[Any]) -> None:
+    """Refuse a model whose field would shadow a persistence method (a field
+    ``count`` replaces ``MongoCollectionMixin.count`` on the class, and every
+    list request and DELETE would then fail)."""
+    for name, owner in _field_names(cls).items():
+        for klass in cls.__mro__:
+            if isinstance(klass, ModelMeta) or not issubclass(klass, MongoCollectionMixin):
+                continue
+            if name in klass.__dict__:
+                inherited = "" if owner is cls else f" in {cls.__name__}"
+                raise ConfigurationError(
+                    f"{owner.__name__}.{name}: the field shadows the persistence method "
+                    f"{klass.__name__}.{name}(){inherited}. Rename the attribute and keep "
+                    f'the stored key with Field(alias="{name}"), e.g. '
+                    f'`{name}_: ... = Field(alias="{name}")`'
+                )
+
+
 class MongoCollectionMixin:
     """Persistence methods for a ``tbone.data.Model``; list it after ``Model``.
 
     ``db`` is a pymongo ``AsyncDatabase`` or a motor ``AsyncIOMotorDatabase``.
+
+    A field may not be named like one of these methods (``count``, ``delete``,
+    ``find``, ``save``...): it would shadow the method, so the class statement
+    raises ``ConfigurationError``. Only the attribute name counts: store the
+    field under that key with ``n: int = Field(alias="count")``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_field_names(cls)
 
     if TYPE_CHECKING:  # provided by Model; declared so mypy knows the mixin's host
         _meta: ClassVar[ModelOptions]

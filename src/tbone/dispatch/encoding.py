@@ -23,6 +23,7 @@ __all__ = [
     "RESOURCE_EVENTS",
     "EncodedBatch",
     "EncodedMessage",
+    "KeyedMessage",
     "dumps",
     "event_message",
     "resource_event_key",
@@ -40,6 +41,7 @@ def resource_event_key(name: str, resource: str) -> str:
     ``"resource_create@/api/notes/"``. Subscribers receive ``{"name": name,
     "resource": resource, "data": ...}``."""
     return f"{name}@{resource}"
+
 
 _OPCODE_TEXT_FIN = 0x81
 
@@ -93,6 +95,29 @@ class EncodedMessage:
     @cached_property
     def frame(self) -> bytes:
         return text_frame(self.payload)
+
+
+class KeyedMessage(EncodedMessage):
+    """One subscriber's copy of a shared event: the shared payload bytes framed
+    with this subscriber's key, ``{"type": "event", "key": k, "payload": ...}``.
+
+    Built for every delivery of a live query, so it allocates as little as it
+    can: the frame is made at once (every stream carrier writes it), and the
+    message as a dict only when a carrier without a stream path asks for it.
+    """
+
+    __slots__ = ("_key", "_payload", "frame")
+
+    def __init__(self, key: Any, key_json: bytes, payload: Any, payload_json: bytes) -> None:
+        raw = b'{"type":"event","key":' + key_json + b',"payload":' + payload_json + b"}"
+        self.payload = raw
+        self.frame = text_frame(raw)
+        self._key = key
+        self._payload = payload
+
+    @property
+    def data(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"type": "event", "key": self._key, "payload": self._payload}
 
 
 def event_message(name: str, data: Any = None) -> EncodedMessage:

@@ -87,8 +87,26 @@ def _str_mapping(value: Any, name: str, key: Any) -> dict[str, str]:
     return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
 
 
+class _Args(dict[str, str]):
+    """A request's args, remembering which names the href repeated
+    (``repeated``): ``Router.dispatch`` keeps that, so a resource treats
+    ``?tag=a&tag=b`` over the websocket as over HTTP (``QueryArgs``)."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repeated: frozenset[str] = frozenset()
+
+
 def parse_request(message: Mapping[str, Any]) -> RequestMessage:
-    """Validate a request message; the href's query string is merged into args."""
+    """Validate a request message; the href's query string is merged into args.
+
+    A repeated argument is joined with commas, as over HTTP (``?t=a&t=b`` is
+    ``t=a,b``), and its name is kept in ``args.repeated`` (the resource
+    decides what repetition means). The message's ``args`` (one value per
+    name) are set over the href's.
+    """
     key = message.get("key")
     method = message.get("method")
     href = message.get("href")
@@ -97,11 +115,17 @@ def parse_request(message: Mapping[str, Any]) -> RequestMessage:
     if not isinstance(href, str) or not href.startswith("/"):
         raise ProtocolError("request needs an absolute 'href'", key)
     split = urlsplit(href)
-    args: dict[str, str] = {}
+    args = _Args()
+    repeated: set[str] = set()
     for name, value in parse_qsl(split.query, keep_blank_values=True):
-        # a repeated argument is joined with commas, as over HTTP (?t=a&t=b is t=a,b)
-        args[name] = f"{args[name]},{value}" if name in args else value
-    args.update(_str_mapping(message.get("args"), "args", key))
+        if name in args:
+            repeated.add(name)
+            args[name] = f"{args[name]},{value}"
+        else:
+            args[name] = value
+    explicit = _str_mapping(message.get("args"), "args", key)
+    args.update(explicit)
+    args.repeated = frozenset(repeated - explicit.keys())
     headers = _str_mapping(message.get("headers"), "headers", key)
     return RequestMessage(key, method.upper(), split.path, args, headers, message.get("body"))
 

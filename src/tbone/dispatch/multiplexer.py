@@ -50,14 +50,24 @@ class WebsocketMultiplexer:
         live: serves live queries, ``subscribe`` messages with an ``href``
             (``tbone.resources.live.LiveQueries``, which attaches itself;
             ``mount_websocket`` creates one). Without one they get an error.
+        feed: where live queries take their changes from instead of the
+            persistence layer and the channel: a
+            ``tbone.dispatch.feeds.ChangeStreamFeed`` (MongoDB change streams,
+            so writes by any process or tool count).
     """
 
     def __init__(
-        self, app: Any = None, *, channel: Channel | None = None, live: LiveQueryHandler | None = None
+        self,
+        app: Any = None,
+        *,
+        channel: Channel | None = None,
+        live: LiveQueryHandler | None = None,
+        feed: Any = None,
     ) -> None:
         self.app = app
         self.channel = channel
         self.live = live
+        self.feed = feed
         self._routers: dict[str, RequestRouter] = {}
         #: carrier -> event name -> the channel keys it listens to for that event
         self._subscriptions: dict[Carrier, dict[str, tuple[str, ...]]] = {}

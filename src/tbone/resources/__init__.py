@@ -14,6 +14,7 @@ from tbone.resources.errors import (
     BadRequest,
     ConfigurationError,
     Conflict,
+    Forbidden,
     HTTPError,
     MethodNotAllowed,
     MethodNotImplemented,
@@ -22,8 +23,8 @@ from tbone.resources.errors import (
     error_response,
 )
 from tbone.resources.formatters import JSONFormatter
-from tbone.resources.http import MISSING, Headers, Request, Response, parse_query
-from tbone.resources.model_resources import ModelResource, ModelResourceOptions
+from tbone.resources.http import MISSING, Headers, QueryArgs, Request, Response, parse_query
+from tbone.resources.model_resources import ModelResource, ModelResourceOptions, ResourceModel
 from tbone.resources.options import CORS, ResourceOptions
 from tbone.resources.protocols import Authentication, Authorization, Formatter, ResourceProtocol, View
 from tbone.resources.resources import DETAIL_METHODS, LIST_METHODS, STATUSES, Resource
@@ -42,6 +43,7 @@ __all__ = [
     "BadRequest",
     "ConfigurationError",
     "Conflict",
+    "Forbidden",
     "Formatter",
     "HTTPError",
     "Headers",
@@ -52,9 +54,11 @@ __all__ = [
     "ModelResourceOptions",
     "NoAuthentication",
     "NotFound",
+    "QueryArgs",
     "ReadOnlyAuthentication",
     "Request",
     "Resource",
+    "ResourceModel",
     "ResourceOptions",
     "ResourceProtocol",
     "Response",

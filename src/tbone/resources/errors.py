@@ -31,6 +31,7 @@ __all__ = [
     "Conflict",
     "ExceptionHandler",
     "ExceptionTable",
+    "Forbidden",
     "HTTPError",
     "MethodNotAllowed",
     "MethodNotImplemented",
@@ -75,6 +76,12 @@ class Unauthorized(HTTPError, PermissionError):
     """401: the resource's authentication refused the request."""
 
     status = 401
+
+
+class Forbidden(HTTPError, PermissionError):
+    """403: authenticated, but the resource's authorization refuses this write."""
+
+    status = 403
 
 
 class NotFound(HTTPError, LookupError):

@@ -20,6 +20,7 @@ __all__ = [
     "ALL_VERBS",
     "MISSING",
     "Headers",
+    "QueryArgs",
     "Request",
     "Response",
     "View",
@@ -31,8 +32,6 @@ _T = TypeVar("_T")
 #: Every verb a resource route answers; 405/501 are decided by the resource,
 #: not by the server's router, so the error bodies are always ours.
 ALL_VERBS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
 
 
 class Headers(Mapping[str, str]):
@@ -120,20 +119,50 @@ def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return items
 
 
-def parse_query(query_string: str) -> dict[str, str]:
-    """Parse a query string into ``{name: value}``.
+class QueryArgs(dict[str, str]):
+    """Query args as ``{name: value}``, remembering which names were repeated.
 
-    Blank values are kept (``?q=`` is an explicit empty search, not no search)
-    and a repeated argument is joined with commas, so ``?tag=a&tag=b`` means
-    the same as ``?tag=a,b``. Both adapters and the websocket use this, so
-    query args are read identically everywhere.
+    A repeated argument's value is its values joined with commas, and its name
+    is in :attr:`repeated`: a list query accepts repetition only where the
+    argument lists values (``genre__in``, ``order_by``, ``fields``) and answers
+    400 elsewhere, instead of reading ``?genre=a&genre=b`` as ``"a,b"``.
     """
-    args: dict[str, str] = {}
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        repeated: set[str] = set()
+        for name, value in pairs:
+            if name in self:
+                repeated.add(name)
+                self[name] = f"{self[name]},{value}"
+            else:
+                self[name] = value
+        #: The names given more than once.
+        self.repeated: frozenset[str] = frozenset(repeated)
+
+    def merged(self, args: Mapping[str, str], repeated: Iterable[str] = ()) -> QueryArgs:
+        """A copy with ``args`` set over it; their names are repeated only if
+        listed in ``repeated`` (the websocket's parsed href says so)."""
+        copy = QueryArgs(self.items())
+        copy.update(args)
+        copy.repeated = (self.repeated - args.keys()) | frozenset(repeated)
+        return copy
+
+
+def parse_query(query_string: str) -> QueryArgs:
+    """Parse a query string into a :class:`QueryArgs` (``{name: value}``).
+
+    Blank values are kept (``?q=`` is an explicit empty search, not no search).
+    A repeated argument is joined with commas and listed in
+    ``QueryArgs.repeated``, so that the resource decides what repetition means
+    (see ``tbone.resources.mongo.list_queries``). Both adapters and the
+    websocket use this, so query args are read identically everywhere.
+    """
     if not query_string:  # most requests: skip parse_qsl's setup
-        return args
-    for name, value in parse_qsl(query_string, keep_blank_values=True):
-        args[name] = f"{args[name]},{value}" if name in args else value
-    return args
+        return QueryArgs()
+    return QueryArgs(parse_qsl(query_string, keep_blank_values=True))
 
 
 @dataclass(slots=True, kw_only=True)

@@ -11,24 +11,66 @@ obj.serialize()`` (honouring ``?fields=a,b``) and get their ``_links`` from
 Each object is serialized once per request (:meth:`ModelResource.serialized`
 keeps the full payload on the resource instance): the response and the
 event of a write share it.
+
+``ModelResource[Book]`` names the model once: ``Meta.object_class`` is
+inferred from it when not set, and a ``Meta.object_class`` that is not
+``Book`` (or a subclass) is a ``ConfigurationError`` when the class is
+defined, since mypy types ``get_object()`` and ``build()`` as ``Book``.
+
+A PATCH body may hold only declared fields (an unknown key is a 400 located
+at it), and neither PATCH nor PUT may change the primary key (a 400 located
+at it; sending the current value is fine).
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
-from tbone.data.errors import ConfigurationError, ValidationError
+from tbone.data.errors import ConfigurationError, ErrorDetail, ValidationError
 from tbone.data.fields.base import BaseField
 from tbone.data.models import Model
+from tbone.data.protocols import ModelLike
 from tbone.resources.errors import BadRequest
 from tbone.resources.field_selection import parse_fields
 from tbone.resources.options import ResourceOptions
 from tbone.resources.resources import Resource
 
-__all__ = ["ModelResource", "ModelResourceOptions"]
+__all__ = ["ModelResource", "ModelResourceOptions", "ResourceModel"]
 
-M = TypeVar("M", bound=Model)
+
+class ResourceModel(ModelLike, Protocol):
+    """What a model resource uses of its model: every ``tbone.data.Model``
+    conforms. A Protocol rather than ``Model`` itself, so that a storage's
+    resource can bound its model type further (``MongoResource[M]`` takes only
+    models with ``MongoCollectionMixin``)."""
+
+    def export_data(self, native: bool = True) -> dict[str, Any]: ...
+
+    async def serialize(self) -> dict[str, Any]: ...
+
+    async def deserialize(self, data: Mapping[str, Any]) -> None: ...
+
+
+M = TypeVar("M", bound=ResourceModel)
+
+
+def declared_model(cls: type) -> type | None:
+    """The model ``cls`` is parametrized with (``ModelResource[Book]``, through
+    any subclass such as ``MongoResource[Book]``), read from the nearest
+    ``__orig_bases__`` along its MRO; ``None`` when it has none (a generic
+    base, or a class that subclasses a bare resource)."""
+    for klass in cls.__mro__:
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            origin = typing.get_origin(base)
+            # a marker, not issubclass: this runs while ModelResource itself is defined
+            if not getattr(origin, "_tbone_model_resource", False):
+                continue
+            args = typing.get_args(base)
+            if len(args) == 1 and isinstance(args[0], type) and args[0] is not Any:
+                return args[0]
+    return None
 
 
 class ModelResourceOptions(ResourceOptions):
@@ -56,11 +98,32 @@ class ModelResource(Resource, Generic[M]):
     """
 
     options_class: ClassVar[type[ResourceOptions]] = ModelResourceOptions
+    _tbone_model_resource: ClassVar[bool] = True
     _tbone_pk_field: ClassVar[BaseField | None] = None
     #: id(obj) → (obj, its full serialized payload), for this request only
     _serialized: dict[int, tuple[Any, dict[str, Any]]] | None = None
 
     # -- the model --------------------------------------------------------
+
+    @classmethod
+    def meta_values(cls) -> dict[str, Any]:
+        """The merged ``Meta``, with ``object_class`` inferred from
+        ``ModelResource[M]`` when not set; a different class is refused."""
+        values = super().meta_values()
+        model = declared_model(cls)
+        if model is None:
+            return values
+        declared = values.get("object_class")
+        if declared is None:
+            values["object_class"] = model
+        elif not (isinstance(declared, type) and issubclass(declared, model)):
+            shown = getattr(declared, "__name__", repr(declared))
+            raise ConfigurationError(
+                f"{cls.__name__}.Meta.object_class is {shown}, but the resource is declared over "
+                f"{model.__name__} (...Resource[{model.__name__}]); make them the same class, "
+                f"or leave Meta.object_class out: it is inferred"
+            )
+        return values
 
     @classmethod
     def model(cls) -> type[M]:
@@ -182,9 +245,45 @@ class ModelResource(Resource, Generic[M]):
         return objs
 
     async def apply(self, obj: M, data: Any) -> M:
-        """Apply a partial body (PATCH) to ``obj``: readonly keys skipped, validated."""
-        await obj.deserialize(self.writable(data))
+        """Apply a partial body (PATCH) to ``obj``: readonly keys skipped, validated.
+
+        Every key must be a declared field's data key (an unknown one is a
+        field error ``unknown_field``, as ``Model.modify`` answers), and the
+        primary key may not change (:meth:`check_pk`)."""
+        body = self.writable(data)
+        known = {f.data_key for f in self.model()._meta.fields.values()}
+        errors: list[ErrorDetail] = [
+            {"loc": (key,), "msg": "Unknown field", "type": "unknown_field"}
+            for key in data
+            if key not in known
+        ]
+        errors.extend(self.pk_errors(obj, data))
+        if errors:
+            raise ValidationError(errors, self.model().__name__)
+        await obj.deserialize(body)
         return obj
+
+    def pk_errors(self, obj: M, data: Mapping[str, Any]) -> list[ErrorDetail]:
+        """A field error when ``data`` sets the primary key to another value than
+        ``obj``'s: a key is not renamed (every reference to it would break)."""
+        field = self.pk_field()
+        key = field.data_key
+        if key not in data:
+            return []
+        try:
+            same = bool(field.to_python(data[key]) == obj.pk)
+        except (ValueError, TypeError):
+            same = False
+        if same:
+            return []
+        return [{"loc": (key,), "msg": "The primary key cannot be changed", "type": "frozen_field"}]
+
+    def check_pk(self, obj: M, data: Any) -> None:
+        """Raise ``ValidationError`` (a 400) if ``data`` changes ``obj``'s primary key
+        (a PUT); a body that is not an object is left to :meth:`build`."""
+        errors = self.pk_errors(obj, data) if isinstance(data, Mapping) else []
+        if errors:
+            raise ValidationError(errors, self.model().__name__)
 
     def keep_readonly(self, obj: M) -> dict[str, Any]:
         """The readonly (and pk) values of ``obj``, as a PUT must preserve them."""

@@ -9,11 +9,14 @@ why the websocket gets the same answers as HTTP.
 Subclasses implement the verb methods they support (``list``, ``detail``,
 ``create``, ...), each an ``async def`` taking the route parameters as keyword
 arguments (``pk`` for detail) and reading the decoded body from ``self.data``.
-A verb whose method is missing answers 501.
+A verb whose method is missing answers 501; a verb method that is not a
+coroutine function is a ``ConfigurationError`` when the class is defined (a
+nested endpoint's, when its route is built).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -61,8 +64,20 @@ DETAIL_METHODS: Mapping[str, str] = {
 STATUSES: Mapping[str, int] = {"get": 200, "post": 201, "put": 202, "patch": 202, "delete": 204}
 
 _ENDPOINT_METHODS = {"list": LIST_METHODS, "detail": DETAIL_METHODS}
+_VERB_METHOD_NAMES = sorted({*LIST_METHODS.values(), *DETAIL_METHODS.values()})
 #: HTTP method → verb (HEAD is served by the GET method).
 _VERBS_BY_METHOD = {m: m.lower() for m in ("GET", "POST", "PUT", "PATCH", "DELETE")} | {"HEAD": "get"}
+
+
+def _check_verb_method(cls: type, name: str) -> None:
+    # a plain ``def`` would return its result where ``handle`` awaits a coroutine:
+    # a 500 at every request, found only at run time
+    method = getattr(cls, name, None)
+    if callable(method) and not inspect.iscoroutinefunction(method):
+        raise ConfigurationError(
+            f"{cls.__name__}.{name} must be a coroutine function (`async def {name}(...)`): "
+            "the resource awaits it"
+        )
 
 
 class Resource:
@@ -89,7 +104,15 @@ class Resource:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._meta = cls.options_class.from_meta(collect_meta(cls.__mro__), owner=cls.__name__)
+        cls._meta = cls.options_class.from_meta(cls.meta_values(), owner=cls.__name__)
+        for name in _VERB_METHOD_NAMES:
+            _check_verb_method(cls, name)
+
+    @classmethod
+    def meta_values(cls) -> dict[str, Any]:
+        """The ``Meta`` attributes the options are built from: the ``Meta``
+        classes along the MRO, merged (subclasses may add inferred values)."""
+        return collect_meta(cls.__mro__)
 
     def __init__(
         self,
@@ -123,6 +146,8 @@ class Resource:
             verbs = tuple(v.lower() for v in (verbs or ("get",)))
             if not re.fullmatch(r"[A-Za-z_]\w*", endpoint):
                 raise ConfigurationError(f"nested endpoint must be an identifier: {endpoint!r}")
+            for verb in verbs:
+                _check_verb_method(cls, f"{verb}_{endpoint}")
 
         # A plain function returning dispatch()'s coroutine: one coroutine less per request.
         def view(request: Request) -> Awaitable[Response]:

@@ -104,12 +104,18 @@ class Router:
     ) -> tuple[int, Any]:
         """Serve one request without a server: ``(status, payload)``.
 
-        ``path`` may carry a query string, merged under ``args``. ``body`` is
+        ``path`` may carry a query string (read by ``parse_query``, as the HTTP
+        adapters read theirs), merged under ``args``; the names listed in
+        ``args.repeated``, if it has that attribute, count as repeated. ``body`` is
         already-decoded data (``None`` for none) or raw ``bytes`` to parse.
         Statuses and payloads equal the HTTP ones for the same request.
         """
         path, _, query = path.partition("?")
-        merged = {**parse_query(query), **{k: str(v) for k, v in (args or {}).items()}}
+        merged = parse_query(query)
+        if args:
+            # the websocket's args say which names its href repeated (``repeated``)
+            repeated = getattr(args, "repeated", ())
+            merged = merged.merged({k: str(v) for k, v in args.items()}, repeated)
         for pattern, view in self._routing_table():
             match = pattern.fullmatch(path)
             if match is None:

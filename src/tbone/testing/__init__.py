@@ -1,5 +1,6 @@
 """Test support for TBone apps: database fixtures (the ``tbone`` pytest plugin),
-servers on real sockets (``tbone.testing.servers``) and a websocket client.
+a throwaway ``redis-server`` (``RedisServer``), servers on real sockets
+(``tbone.testing.servers``) and a websocket client.
 
 The websocket client needs aiohttp, an optional dependency: it is imported on
 first use, so the pytest plugin works without it.
@@ -8,6 +9,7 @@ first use, so the pytest plugin works without it.
 from typing import TYPE_CHECKING, Any
 
 from tbone.testing.embedded_db import DRIVERS, embedded_mongo, is_secantus, make_client
+from tbone.testing.redis_server import RedisServer, require_redis_server, running_redis
 
 if TYPE_CHECKING:
     from tbone.testing.wsclient import ProtocolErrorReply, WebSocketTestClient
@@ -15,10 +17,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DRIVERS",
     "ProtocolErrorReply",
+    "RedisServer",
     "WebSocketTestClient",
     "embedded_mongo",
     "is_secantus",
     "make_client",
+    "require_redis_server",
+    "running_redis",
 ]
 
 

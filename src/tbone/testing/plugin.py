@@ -8,6 +8,13 @@ Fixtures:
   ``conftest.py`` (``@pytest.fixture(params=["pymongo", "motor"])``) to run
   tests on both drivers.
 - ``db``: a fresh, uniquely named database per test, dropped afterwards.
+- ``redis_server`` (session): a ``redis-server`` on 127.0.0.1 with a free port,
+  no persistence, started on first use (see ``tbone.testing.redis_server``);
+  shared by the session, so do not stop it. Skips the test when
+  ``redis-server`` is missing, except in CI (``CI`` set), where it fails.
+- ``redis_url``: that server's URL; every key is deleted after the test.
+- ``restartable_redis``: a ``RedisServer`` of the test's own, which it may
+  ``stop``, ``kill``, ``start`` and ``restart`` (same port); closed afterwards.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from typing import Any
 import pytest
 
 from tbone.testing.embedded_db import embedded_mongo, make_client
+from tbone.testing.redis_server import RedisServer, require_redis_server
 
-__all__ = ["db", "driver", "mongo_uri"]
+__all__ = ["db", "driver", "mongo_uri", "redis_server", "redis_url", "restartable_redis"]
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +54,24 @@ async def db(mongo_uri: str, driver: str) -> AsyncIterator[Any]:
         closing = client.close()
         if closing is not None:  # pymongo's close() is a coroutine, motor's is not
             await closing
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer(require_redis_server()) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    try:
+        yield redis_server.url
+    finally:
+        if redis_server.running:
+            redis_server.flush()
+
+
+@pytest.fixture
+def restartable_redis() -> Iterator[RedisServer]:
+    with RedisServer(require_redis_server()) as server:
+        yield server

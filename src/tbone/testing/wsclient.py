@@ -131,14 +131,18 @@ class WebSocketTestClient:
         *,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
+        since: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> tuple[str, int, Any]:
         """Subscribe to the live query ``href``: ``(key, status, payload)`` of its
-        response; its events then come from :meth:`next_change`."""
+        response; its events then come from :meth:`next_change`. ``since`` (a
+        previous response's or event's token) resumes instead of reading a page."""
         key = key or f"live{next(self._keys)}"
         message: dict[str, Any] = {"type": "subscribe", "href": href, "key": key}
         if headers:
             message["headers"] = dict(headers)
+        if since is not None:
+            message["since"] = since
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:

@@ -36,7 +36,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import uuid
 import weakref
+from collections import deque
 from collections.abc import Mapping
 from itertools import count
 from typing import Any, ClassVar
@@ -51,7 +54,7 @@ from tbone.dispatch.encoding import EncodedMessage, dumps
 from tbone.resources.errors import HTTPError
 from tbone.resources.http import Headers, Request
 from tbone.resources.live.groups import LiveGroup, Subscription
-from tbone.resources.live.records import CHANGES_EVENT, ChangeRecord, record_of
+from tbone.resources.live.records import CHANGES_EVENT, ChangeRecord, record_of, record_of_feed
 from tbone.resources.routing import Router
 
 __all__ = ["MAX_SUBSCRIPTIONS", "LiveQueries", "live_queries_of"]
@@ -61,17 +64,30 @@ logger = logging.getLogger("tbone.resources.live")
 #: Live subscriptions one connection may hold; one more is answered with an error.
 MAX_SUBSCRIPTIONS = 256
 
+#: Changes kept for resuming subscriptions (``"since"``), per engine.
+HISTORY = 10_000
+
+#: Seconds a collection stays recorded after its last live query ended, so a
+#: client that reconnects within it can resume.
+RESUME_WINDOW = 120.0
+
+#: Longest stretch of change processing before the engine sends what it has and
+#: lets the event loop serve requests (seconds).
+BATCH_SECONDS = 0.02
+
 _tokens = count()
 
 
 class _Activate:
-    """Queue item: send a subscription's initial page, then its held-back events."""
+    """Queue item: send a subscription's initial page (or, resuming, the changes it
+    missed since ``since``), then its held-back events."""
 
-    __slots__ = ("message", "sub")
+    __slots__ = ("message", "since", "sub")
 
-    def __init__(self, sub: Subscription, message: dict[str, Any]) -> None:
+    def __init__(self, sub: Subscription, message: dict[str, Any], since: int | None = None) -> None:
         self.sub = sub
         self.message = message
+        self.since = since
 
 
 class _Members:
@@ -82,6 +98,15 @@ class _Members:
     def __init__(self, group: LiveGroup, members: set[Any] | None) -> None:
         self.group = group
         self.members = members
+
+
+class _Resync:
+    """Queue item: the feed lost its place for a collection."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        self.key = key
 
 
 class _Sink:
@@ -178,19 +203,42 @@ class LiveQueries:
         self._groups: dict[tuple[Any, ...], LiveGroup] = {}
         self._watches: dict[tuple[str, str], _Watch] = {}
         self._by_carrier: dict[Carrier, dict[Any, Subscription]] = {}
-        self._queue: asyncio.Queue[ChangeRecord | _Activate | _Members] = asyncio.Queue()
+        self._queue: asyncio.Queue[ChangeRecord | _Activate | _Members | _Resync] = asyncio.Queue()
+        self._rereads: set[asyncio.Task[None]] = set()
+        #: resuming (SPEC §11): every change processed gets a sequence number;
+        #: tokens are "<epoch>.<seq>", the epoch naming this engine's history
+        self.epoch = uuid.uuid4().hex[:16]
+        self._seq = 0
+        self._history: deque[tuple[int, ChangeRecord]] = deque(maxlen=HISTORY)
+        self._floor = 0  # changes up to this one can no longer be replayed
+        self._recent: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
         self._sink = _Sink(self)
         self._channel: Any = None
-        changed.connect(self._on_change)
+        #: with a change-stream feed, every change comes from MongoDB itself
+        #: (writes by any process or tool); otherwise from the ``changed``
+        #: signal and the channel
+        self.feed: Any = getattr(multiplexer, "feed", None)
+        if self.feed is not None:
+            self.feed.connect(self._on_feed)
+        else:
+            changed.connect(self._on_change)
         multiplexer.live = self
+
+    async def start(self) -> None:
+        """Check at start-up what the changes come from: a feed raises
+        ``FeedUnavailable`` here when the database has no change streams."""
+        if self.feed is not None:
+            await self.feed.start()
 
     def _attach_channel(self) -> None:
         # on the first subscription, inside the running loop (a channel's
         # subscribe may start its task): other processes' changes matter
         # only once something is watched
         channel = getattr(self.multiplexer, "channel", None)
-        if self._channel is not None or channel is None or isinstance(channel, MemoryChannel):
+        if self.feed is not None or self._channel is not None or channel is None:
+            return
+        if isinstance(channel, MemoryChannel):
             return
         self._channel = channel
         channel.subscribe(CHANGES_EVENT, self._sink)
@@ -251,12 +299,23 @@ class LiveQueries:
         self._by_carrier.setdefault(carrier, {})[key] = sub
         self.fanout.subscribe(token, carrier)
         self._start()
+        since = None
+        if "since" in message:
+            since = self.resumable(message.get("since"))
+        if since is not None:  # resuming: the changes since the token, not a page
+            reply = _response(key, 200, {"meta": {"resync": False}, "objects": []})
+            self._queue.put_nowait(_Activate(sub, reply, since))
+            return None
         status, payload = await self._get(router, href, headers)
         if status != 200:
             self._remove(sub)
             return _response(key, status, payload)
         if sub.pending is None:  # dropped while the page was read
             return None
+        if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
+            payload = {"meta": {}, "objects": payload}
+        if "since" in message:  # the gap cannot be covered: a full page
+            payload["meta"]["resync"] = True
         self._queue.put_nowait(_Activate(sub, _response(key, status, payload)))
         return None
 
@@ -274,6 +333,8 @@ class LiveQueries:
 
     async def close(self) -> None:
         changed.disconnect(self._on_change)
+        if self.feed is not None:
+            self.feed.disconnect(self._on_feed)
         if self._channel is not None:
             self._channel.unsubscribe(CHANGES_EVENT, self._sink)
             if self._publishers.get(self._channel) is self:
@@ -291,16 +352,39 @@ class LiveQueries:
 
     def push(self, record: ChangeRecord) -> None:
         """Queue a change for the live queries (records from other processes)."""
-        if self._watches.get((record.database, record.collection)) is not None:
+        if self._follows((record.database, record.collection)):
             self._queue.put_nowait(record)
             self._start()
+
+    def _follows(self, key: tuple[str, str]) -> bool:
+        """Whether changes of this collection matter: watched now, or recently
+        enough that a client may come back to resume."""
+        if key in self._watches:
+            return True
+        until = self._recent.get(key)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self._recent[key]
+            return False
+        return True
+
+    def _on_feed(self, change: dict[str, Any]) -> None:
+        key = (str(change.get("database")), str(change.get("collection")))
+        if key not in self._watches:
+            return
+        if change.get("op") == "resync":
+            self._queue.put_nowait(_Resync(key))
+            self._start()
+            return
+        self.push(record_of_feed(change))
 
     async def _on_change(self, sender: Any, change: Change, **_: Any) -> None:
         self._attach_channel()
         channel = self._channel
         publish = channel is not None and self._publishers.get(channel) is self
         database = str(getattr(change.db, "name", ""))
-        if not publish and (database, change.collection) not in self._watches:
+        if not publish and not self._follows((database, change.collection)):
             return  # nobody here or elsewhere needs it: no export
         record = record_of(change)
         self.push(record)
@@ -313,36 +397,54 @@ class LiveQueries:
 
     async def _run(self) -> None:
         queue = self._queue
+        loop = asyncio.get_running_loop()
         while True:
             items = [await queue.get()]
             while not queue.empty() and len(items) < 1024:
                 items.append(queue.get_nowait())
             out: dict[Carrier, list[EncodedMessage]] = {}
-            cache: dict[tuple[int, type], Any] = {}
+            cache: dict[Any, Any] = {}
+            deadline = loop.time() + BATCH_SECONDS
             for item in items:
                 try:
                     if isinstance(item, ChangeRecord):
+                        self._seq += 1
+                        self._history.append((self._seq, item))
                         await self._apply(item, out, cache)
                     elif isinstance(item, _Members):
                         await self._members_read(item, out, cache)
+                    elif isinstance(item, _Resync):
+                        self._resync(item, out)
                     else:
-                        self._activate(item, out)
+                        await self._activate(item, out, cache)
                 except Exception:  # one bad change must not end live queries
                     logger.exception("live queries: processing %r failed", item)
-            if out:
-                self.fanout.send_each(out.items())
+                if loop.time() > deadline:
+                    # send what is ready and let requests run before going on
+                    self._send(out)
+                    out, cache = {}, {}
+                    await asyncio.sleep(0)
+                    deadline = loop.time() + BATCH_SECONDS
+            self._send(out)
+
+    def _send(self, out: dict[Carrier, list[EncodedMessage]]) -> None:
+        if out:
+            self.fanout.send_each(out.items())
 
     async def _apply(
         self,
         record: ChangeRecord,
         out: dict[Carrier, list[EncodedMessage]],
-        cache: dict[tuple[int, type], Any],
+        cache: dict[Any, Any],
     ) -> None:
         watch = self._watches.get((record.database, record.collection))
         if watch is None:
             return
         document = record.document
-        groups = watch.candidates(document if not record.primitive else None, [record.pk])
+        if record.by_id:  # named by _id: the primary key may be another field
+            groups = self._all_groups(watch)
+        else:
+            groups = watch.candidates(document if not record.primitive else None, [record.pk])
         if record.primitive:  # indexed look-ups need native values: read it back per model
             models = {g.model for g in self._all_groups(watch)}
             for model in models:
@@ -368,7 +470,7 @@ class LiveQueries:
         watch: _Watch,
         record: ChangeRecord,
         out: dict[Carrier, list[EncodedMessage]],
-        cache: dict[tuple[int, type], Any],
+        cache: dict[Any, Any],
     ) -> None:
         members = group.members
         assert members is not None
@@ -385,14 +487,17 @@ class LiveQueries:
         if not (was or now):
             return
         op = ("update" if was else "enter") if now else "leave"
-        data = await group.render(instance) if now else None
-        payload = {
-            "op": op,
-            "pk": group.pk_field.export_value(pk, "serialize"),
-            "rev": record.rev,
-            "data": data,
-        }
-        encoded = dumps(payload)
+        # one rendering and one encoding per change for every group that shows
+        # documents alike (they differ by scope only)
+        memo_key = (id(record), op, group.render_key)
+        memo = cache.get(memo_key)
+        if memo is None:
+            data = await group.render(instance) if now else None
+            pk_value = group.pk_field.export_value(pk, "serialize")
+            since = self.token(self._seq)
+            payload = {"op": op, "pk": pk_value, "rev": record.rev, "data": data, "since": since}
+            memo = cache[memo_key] = (payload, dumps(payload))
+        payload, encoded = memo
         for sub in list(group.subscriptions.values()):
             if sub.pending is not None:
                 sub.pending.pop(pk, None)  # the latest event of a document goes last
@@ -401,7 +506,7 @@ class LiveQueries:
                 out.setdefault(sub.carrier, []).append(sub.message(payload, encoded))
 
     async def _members_read(
-        self, item: _Members, out: dict[Carrier, list[EncodedMessage]], cache: dict[tuple[int, type], Any]
+        self, item: _Members, out: dict[Carrier, list[EncodedMessage]], cache: dict[Any, Any]
     ) -> None:
         group = item.group
         if self._groups.get(group.signature) is not group:
@@ -427,13 +532,68 @@ class LiveQueries:
         for record in latest.values():
             await self._transition(group, watch, record, out, cache)
 
-    def _activate(self, item: _Activate, out: dict[Carrier, list[EncodedMessage]]) -> None:
+    def token(self, seq: int) -> str:
+        """The resume token of "everything up to change ``seq``"."""
+        return f"{self.epoch}.{seq}"
+
+    def resumable(self, token: Any) -> int | None:
+        """The sequence number a ``since`` token resumes from, or ``None`` when the
+        missed changes can no longer be replayed (another process or restart, or
+        older than the history kept)."""
+        if not isinstance(token, str):
+            return None
+        epoch, _, seq = token.partition(".")
+        if epoch != self.epoch or not seq.isdigit():
+            return None
+        number = int(seq)
+        oldest = self._history[0][0] if self._history else self._seq + 1
+        if number > self._seq or number < self._floor or number < oldest - 1:
+            return None
+        return number
+
+    async def _activate(
+        self, item: _Activate, out: dict[Carrier, list[EncodedMessage]], cache: dict[Any, Any]
+    ) -> None:
         sub = item.sub
         if sub.pending is None:
             return
+        pending = sub.pending
+        since = item.since
+        if since is not None and not self._floor <= since:
+            since = None  # a resync came in meanwhile: the history is gone
+        message = item.message
+        if since is not None:
+            # every change after the client's token, the latest per document,
+            # as "enter" (it matches now) or "leave": the client upserts or drops
+            group = sub.group
+            replay: dict[Any, tuple[dict[str, Any], bytes]] = {}
+            for seq, record in self._history:
+                if seq <= since or record.database != group.database:
+                    continue
+                if record.collection != group.collection:
+                    continue
+                pk = group.pk_of(record)
+                instance, document = group.native(record, cache)
+                now = document is not None and group.matcher(document)
+                data = await group.render(instance) if now else None
+                pk_value = group.pk_field.export_value(pk, "serialize")
+                payload = {
+                    "op": "enter" if now else "leave",
+                    "pk": pk_value,
+                    "rev": record.rev,
+                    "data": data,
+                    "since": self.token(seq),
+                }
+                replay.pop(pk, None)
+                replay[pk] = (payload, dumps(payload))
+            for pk, event in pending.items():  # newer: computed from the live group
+                replay.pop(pk, None)
+                replay[pk] = event
+            pending = replay
+        message["payload"]["meta"]["since"] = self.token(self._seq)
         messages = out.setdefault(sub.carrier, [])
-        messages.append(EncodedMessage(item.message))
-        for payload, encoded in sub.pending.values():
+        messages.append(EncodedMessage(message))
+        for payload, encoded in pending.values():
             messages.append(sub.message(payload, encoded))
         sub.pending = None
 
@@ -531,10 +691,19 @@ class LiveQueries:
             collection=collection,
             filters=filters,
             matcher=matcher,
+            fields=fields,
         )
         self._groups[signature] = group
+        if (database, collection) not in self._watches and self.feed is not None:
+            self.feed.watch(database, collection)
         self._watches.setdefault((database, collection), _Watch()).add(group)
         self._start()
+        if self.feed is not None:
+            try:  # the stream's start point is fixed before anything is read
+                await self.feed.ready(database, collection)
+            except Exception:
+                self._drop_group(group)
+                raise
         await self._read_members(group, db)
         return group
 
@@ -544,8 +713,11 @@ class LiveQueries:
         members: set[Any] | None
         try:
             key = group.pk_field.data_key
-            cursor = group.model.get_collection(db).find(group.filters, {key: 1})
-            members = {doc.get(key) async for doc in cursor}
+            cursor = group.model.get_collection(db).find(group.filters, {key: 1, "_id": 1})
+            members = set()
+            async for doc in cursor:
+                members.add(doc.get(key))
+                group.ids[doc.get("_id")] = doc.get(key)
         except Exception:
             logger.exception("live queries: reading the members of %r failed", group)
             members = None
@@ -563,12 +735,40 @@ class LiveQueries:
         self.fanout.unsubscribe(sub.token, sub.carrier)
         sub.pending = None
         if not group.subscriptions and self._groups.get(group.signature) is group:
-            del self._groups[group.signature]
-            watch = self._watches.get((group.database, group.collection))
-            if watch is not None:
-                watch.remove(group)
-                if watch.empty():
-                    del self._watches[(group.database, group.collection)]
+            self._drop_group(group)
+
+    def _drop_group(self, group: LiveGroup) -> None:
+        self._groups.pop(group.signature, None)
+        key = (group.database, group.collection)
+        watch = self._watches.get(key)
+        if watch is not None:
+            watch.remove(group)
+            if watch.empty():
+                del self._watches[key]
+                self._recent[key] = time.monotonic() + RESUME_WINDOW
+                if self.feed is not None:
+                    self.feed.unwatch(*key)
+
+    def _resync(self, item: _Resync, out: dict[Carrier, list[EncodedMessage]]) -> None:
+        """The feed could not resume: tell each subscriber, and read the membership
+        again (changes meanwhile are buffered as for a new group)."""
+        watch = self._watches.get(item.key)
+        if watch is None:
+            return
+        self._floor = self._seq + 1  # what came before can no longer be replayed
+        payload = {"op": "resync", "pk": None, "rev": None, "data": None, "since": None}
+        encoded = dumps(payload)
+        for group in self._all_groups(watch):
+            for sub in group.subscriptions.values():
+                out.setdefault(sub.carrier, []).append(sub.message(payload, encoded))
+            for pk in group.members or ():
+                watch.forget_member(pk, group)
+            group.members = None
+            group.ready.clear()
+            db = group.resource.get_db()
+            task = asyncio.get_running_loop().create_task(self._read_members(group, db))
+            self._rereads.add(task)
+            task.add_done_callback(self._rereads.discard)
 
 
 class _Refused(Exception):

@@ -19,7 +19,7 @@ from bson import ObjectId
 
 from tbone.data.fields.base import BaseField
 from tbone.dispatch.carriers.base import Carrier
-from tbone.dispatch.encoding import EncodedMessage, dumps
+from tbone.dispatch.encoding import EncodedMessage, KeyedMessage, dumps
 from tbone.resources.live.records import ChangeRecord
 
 __all__ = ["LiveGroup", "Subscription", "equality_terms"]
@@ -45,9 +45,7 @@ class Subscription:
 
     def message(self, payload: dict[str, Any], encoded: bytes) -> EncodedMessage:
         """The event for this subscriber: the group's encoded payload, framed with the key."""
-        data = {"type": "event", "key": self.key, "payload": payload}
-        raw = b'{"type":"event","key":' + self.key_bytes + b',"payload":' + encoded + b"}"
-        return EncodedMessage(data, raw)
+        return KeyedMessage(self.key, self.key_bytes, payload, encoded)
 
 
 class LiveGroup:
@@ -64,6 +62,7 @@ class LiveGroup:
         collection: str,
         filters: Mapping[str, Any],
         matcher: Callable[[Mapping[str, Any]], bool],
+        fields: frozenset[str] | None = None,
     ) -> None:
         self.signature = signature
         #: A resource instance built from the first subscriber's request: it
@@ -75,6 +74,11 @@ class LiveGroup:
         self.collection = collection
         self.filters = filters
         self.matcher = matcher
+        self.fields = fields
+        #: groups with the same render key show a document the same way (same
+        #: resource, URL and projection: only the scope differs), so a change
+        #: is rendered and encoded once for all of them
+        self.render_key = (type(resource), resource.base_url, fields)
         #: Primary keys of the matching documents; ``None`` until read.
         self.members: set[Any] | None = None
         #: Changes seen before ``members`` was read, replayed once it is.
@@ -83,6 +87,8 @@ class LiveGroup:
         self.index_terms = equality_terms(filters)
         #: Set once ``members`` has been read (and queued for the engine).
         self.ready = asyncio.Event()
+        #: ``_id`` -> primary key, for a model keyed otherwise, fed by change streams
+        self.ids: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"<LiveGroup {self.collection} {dict(self.filters)!r} x{len(self.subscriptions)}>"
@@ -90,9 +96,17 @@ class LiveGroup:
     def pk_of(self, record: ChangeRecord) -> Any:
         if record.primitive:
             return self.pk_field.to_python(record.pk)
+        if record.by_id and self.pk_field.data_key != "_id":
+            # a change stream names documents by _id; the model by its own key
+            key = self.pk_field.data_key
+            if record.document is not None and key in record.document:
+                pk = record.document[key]
+                self.ids[record.pk] = pk
+                return pk
+            return self.ids.get(record.pk)
         return record.pk
 
-    def native(self, record: ChangeRecord, cache: dict[tuple[int, type], Any]) -> tuple[Any, Any]:
+    def native(self, record: ChangeRecord, cache: dict[Any, Any]) -> tuple[Any, Any]:
         """The changed document as (model instance, native document), or (None, None) for a delete.
 
         A record from another process holds JSON primitives: it is read back
@@ -104,7 +118,10 @@ class LiveGroup:
             return record.instance, record.document
         entry = cache.get((id(record), self.model))
         if entry is None:
-            source = record.instance.export_data(native=False) if not record.primitive else record.document
+            if record.instance is not None:
+                source = record.instance.export_data(native=False)
+            else:  # from a channel (primitives) or a change stream (natives)
+                source = record.document
             instance = self.model.from_data(source)
             entry = cache[(id(record), self.model)] = (instance, instance.export_data(native=True))
         return entry
@@ -113,7 +130,7 @@ class LiveGroup:
         """What ``GET`` of the detail returns to the group's clients."""
         resource = self.resource
         data: dict[str, Any] = await instance.serialize()
-        fields = resource.selected_fields()
+        fields = self.fields
         if fields is not None:
             data = {k: v for k, v in data.items() if k in fields}
         if resource._meta.hypermedia:

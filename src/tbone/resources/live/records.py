@@ -21,7 +21,7 @@ from typing import Any
 
 from tbone.db.changes import Change
 
-__all__ = ["CHANGES_EVENT", "PROCESS_ORIGIN", "ChangeRecord", "record_of"]
+__all__ = ["CHANGES_EVENT", "PROCESS_ORIGIN", "ChangeRecord", "record_of", "record_of_feed"]
 
 #: The channel event that carries change records between processes.
 CHANGES_EVENT = "tbone.changes"
@@ -49,6 +49,9 @@ class ChangeRecord:
     model: Any = None
     rev: int | None = None
     primitive: bool = False
+    #: ``pk`` is the document's ``_id`` (a change stream's ``documentKey``),
+    #: whatever the model's primary key is
+    by_id: bool = False
 
     def to_message(self) -> dict[str, Any]:
         """The record as channel data (JSON primitives)."""
@@ -104,4 +107,19 @@ def record_of(change: Change) -> ChangeRecord:
         instance=instance,
         model=change.model,
         rev=rev if isinstance(rev, int) else None,
+    )
+
+
+def record_of_feed(change: dict[str, Any]) -> ChangeRecord:
+    """The record of a change-stream feed's change (a document of native values)."""
+    document = change.get("document")
+    rev = None if document is None else document.get("_rev")
+    return ChangeRecord(
+        database=str(change["database"]),
+        collection=str(change["collection"]),
+        op=str(change["op"]),
+        pk=change.get("pk"),
+        document=document,
+        rev=rev if isinstance(rev, int) else None,
+        by_id=True,
     )

@@ -5,7 +5,14 @@ The only part of ``tbone.resources`` that knows MongoDB: it speaks to
 (``Resource``, ``ModelResource``, routing) never imports it.
 """
 
-from tbone.resources.mongo.list_queries import OPERATORS, RESERVED_ARGS, ListQuery, parse_list_query
+from tbone.resources.mongo.list_queries import (
+    OPERATORS,
+    RESERVED_ARGS,
+    ListQuery,
+    field_at,
+    parse_list_query,
+)
+from tbone.resources.mongo.mongo_models import MongoModel
 from tbone.resources.mongo.mongo_options import MongoResourceOptions
 from tbone.resources.mongo.mongo_resources import MongoResource
 
@@ -13,7 +20,9 @@ __all__ = [
     "OPERATORS",
     "RESERVED_ARGS",
     "ListQuery",
+    "MongoModel",
     "MongoResource",
     "MongoResourceOptions",
+    "field_at",
     "parse_list_query",
 ]

@@ -6,8 +6,10 @@ The list speaks the query language of ``tbone.resources.mongo.list_queries`` (fi
 ``{"meta": {"total_count", "limit", "offset"}, "objects": [...]}``.
 
 Verbs: GET/POST/DELETE on the list (POST of an array creates many; DELETE
-removes what the filters match), GET/PUT/PATCH/DELETE on a detail. PUT and
-PATCH on the list and POST on a detail are not implemented (501).
+removes what the filters match: filters only, and at least one unless
+``Meta.allow_delete_all``), GET/PUT/PATCH/DELETE on a detail. PUT and PATCH
+on the list and POST on a detail are not implemented (501). PATCH refuses
+unknown keys, PATCH and PUT a changed primary key (400s with field errors).
 
 Writes go through ``tbone.db``'s persistence methods (``insert_many``,
 ``insert``, ``update``, ``modify``, ``delete``, ``delete_entries``), and
@@ -29,19 +31,29 @@ a PUT of a missing primary key, or one racing a DELETE, is a 404.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from pymongo.errors import DocumentTooLarge, DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DocumentTooLarge, DuplicateKeyError, OperationFailure
 
 from tbone.db.changes import Change, collect_changes
 from tbone.db.errors import DocumentValidationError, DoesNotExist
 from tbone.db.errors import DuplicateKeyError as StoredDuplicateKeyError
 from tbone.dispatch.encoding import resource_event_key
-from tbone.resources.errors import DEFAULT_EXCEPTION_STATUSES, Conflict, ExceptionTable, NotFound
-from tbone.resources.http import Response
-from tbone.resources.model_resources import M, ModelResource
+from tbone.resources.authorization import AllowAll
+from tbone.resources.errors import (
+    DEFAULT_EXCEPTION_STATUSES,
+    BadRequest,
+    Conflict,
+    ExceptionTable,
+    Forbidden,
+    NotFound,
+)
+from tbone.resources.http import MISSING, Response
+from tbone.resources.model_resources import ModelResource
 from tbone.resources.mongo.list_queries import ListQuery, parse_list_query
+from tbone.resources.mongo.mongo_models import M
 from tbone.resources.mongo.mongo_options import MongoResourceOptions
 from tbone.resources.options import ResourceOptions
 
@@ -111,6 +123,31 @@ def too_large(exc: DocumentTooLarge) -> Response:
     return Response(413, {"error": "Document too large: MongoDB stores at most 16 MiB per document"})
 
 
+#: ``Retry-After`` (seconds) of a 503 while the database is unreachable.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: ConnectionFailure) -> Response:
+    """The database cannot be reached (``ServerSelectionTimeoutError``,
+    ``AutoReconnect``, ``NetworkTimeout``...: pymongo's ``ConnectionFailure``,
+    which motor raises too) as a 503 with ``Retry-After``. The body is fixed:
+    the driver's message names hosts and the topology, so it goes to the log
+    only. A write that answered 503 may or may not have been stored
+    (docs/resources.md, "When the database goes away")."""
+    logger.warning("database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
+    return Response(
+        503,
+        {"error": "The database is unavailable; retry later"},
+        {"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
+def _no_text_index(exc: OperationFailure) -> bool:
+    # MongoDB: IndexNotFound (27), "text index required for $text query";
+    # servers without text search (SecantusDB): BadValue (2), "unknown ... $text"
+    return exc.code == 27 or (exc.code == 2 and "$text" in str(exc))
+
+
 def _doc(obj: Any) -> Any:
     # The db layer's methods are typed on the model mixin, while resources stay
     # generic over any ``Model``: they are reached through this untyped handle.
@@ -122,12 +159,15 @@ class MongoResource(ModelResource[M]):
 
     options_class: ClassVar[type[ResourceOptions]] = MongoResourceOptions
     _meta: ClassVar[MongoResourceOptions]
+    #: the client's read scope once asked (:meth:`read_scope`), per request
+    _read_scope: Any = MISSING
 
     exception_statuses: ClassVar[ExceptionTable] = {
         **DEFAULT_EXCEPTION_STATUSES,
         DuplicateKeyError: conflict,  # tbone.db's DuplicateKeyError subclasses the driver's
         DoesNotExist: not_found,
         DocumentTooLarge: too_large,
+        ConnectionFailure: database_unavailable,  # covers motor too: it raises pymongo's errors
         # a stored document that no longer fits the model is the server's fault,
         # not the client's: logged, and answered with a generic 500
         DocumentValidationError: 500,
@@ -156,8 +196,12 @@ class MongoResource(ModelResource[M]):
 
     # -- query --------------------------------------------------------------
 
-    def list_query(self) -> ListQuery:
-        """The parsed query args, with ``Meta.query`` and ``Meta.sort`` applied."""
+    def list_query(self, *, delete: bool = False) -> ListQuery:
+        """The parsed query args, with ``Meta.query`` and ``Meta.sort`` applied.
+
+        ``delete=True`` reads a DELETE's args: filters only, and at least one
+        unless ``Meta.allow_delete_all`` (``Meta.query`` does not count: it is
+        the resource's scope, not the client's choice)."""
         meta = self._meta
         query = parse_list_query(
             self.model()._meta.fields,
@@ -166,7 +210,14 @@ class MongoResource(ModelResource[M]):
             max_limit=meta.max_limit,
             fts_operator=meta.fts_operator,
             pk_key=self.pk_field().data_key,
+            delete=delete,
         )
+        if delete and not meta.allow_delete_all and not query.filters and query.text is None:
+            raise BadRequest(
+                "DELETE on the list needs a filter (e.g. ?genre=x): this resource does not delete "
+                "every document at once",
+                errors=[{"loc": [], "msg": "At least one filter is required", "type": "filter_required"}],
+            )
         if query.text is not None:
             query.filters["$text"] = {"$search": query.text}
         if meta.query:
@@ -178,8 +229,32 @@ class MongoResource(ModelResource[M]):
     def pk_query(self, pk: Any) -> dict[str, Any]:
         return {self.pk_field().data_key: pk}
 
+    # -- authorization (SPEC §7) --------------------------------------------
+
+    async def read_scope(self) -> Mapping[str, Any] | None:
+        """``Meta.authorization.read_scope(request)``, asked once per request."""
+        scope = self._read_scope
+        if scope is MISSING:
+            scope = self._read_scope = await self._meta.authorization.read_scope(self.request)
+        return scope  # type: ignore[no-any-return]
+
+    async def scoped(self, filters: Mapping[str, Any]) -> dict[str, Any]:
+        """``filters`` ANDed with this client's read scope."""
+        scope = await self.read_scope()
+        if scope is None:
+            return dict(filters)
+        return {"$and": [dict(filters), dict(scope)]} if filters else dict(scope)
+
+    async def check_write(self, verb: str, obj: M | None) -> None:
+        """403 unless ``Meta.authorization.can_write(request, verb, obj)``."""
+        if not await self._meta.authorization.can_write(self.request, verb, obj):
+            raise Forbidden(f"Not allowed to {verb} this {self.model().__name__}")
+
     async def get_object(self, pk: Any) -> M:
-        obj: M | None = await self.collection().find_one(self.get_db(), self.pk_query(pk))
+        """The stored object ``pk`` within the client's read scope; 404 otherwise
+        (a document outside the scope is not revealed)."""
+        query = await self.scoped(self.pk_query(pk))
+        obj: M | None = await self.collection().find_one(self.get_db(), query)
         if obj is None:
             raise NotFound(f"No {self.model().__name__} with id {pk!s}")
         return obj
@@ -226,14 +301,31 @@ class MongoResource(ModelResource[M]):
 
     # -- list ---------------------------------------------------------------
 
+    @contextmanager
+    def full_text_errors(self, query: ListQuery) -> Iterator[None]:
+        """Turn the server's refusal of a ``$text`` query (no text index on the
+        collection) into a 400 located at the full-text arg, not a 500."""
+        try:
+            yield
+        except OperationFailure as exc:
+            if query.text is None or not _no_text_index(exc):
+                raise
+            arg = self._meta.fts_operator or "q"
+            raise BadRequest(
+                "Full-text search is not available on this resource",
+                errors=[{"loc": [arg], "msg": "Full-text search is not available", "type": "full_text"}],
+            ) from None
+
     async def list(self) -> dict[str, Any]:
         query = self.list_query()
+        query.filters = await self.scoped(query.filters)
         db, model = self.get_db(), self.collection()
         cursor = model.get_cursor(
             db, query=query.filters, sort=query.sort, skip=query.offset, limit=query.limit
         )
-        objs = await model.find(cursor)
-        total = await model.count(db, query.filters)
+        with self.full_text_errors(query):
+            objs = await model.find(cursor)
+            total = await model.count(db, query.filters)
         return {
             "meta": {"total_count": total, "limit": query.limit, "offset": query.offset},
             "objects": await self.serialize_many(objs),
@@ -248,6 +340,7 @@ class MongoResource(ModelResource[M]):
         field]``; items before *k* stay stored (and publish their events),
         *k* and the items after it are not stored."""
         db = self.get_db()
+        await self.check_write("post", None)
         if isinstance(self.data, list):
             objs = self.build_many(self.data)
             await self.collection().insert_many(db, objs, validate=False)
@@ -257,9 +350,22 @@ class MongoResource(ModelResource[M]):
         return await self.serialize(obj)
 
     async def delete_list(self) -> None:
-        """DELETE on the list: every document the filters (and ``Meta.query``) match."""
-        query = self.list_query()
-        await self.collection().delete_entries(self.get_db(), query.filters)
+        """DELETE on the list: every document the filters (and ``Meta.query``) match.
+
+        Only filters apply (``limit``, ``offset``, ``order_by``, ``fields`` are a
+        400), and at least one is needed unless ``Meta.allow_delete_all``."""
+        query = self.list_query(delete=True)
+        filters = await self.scoped(query.filters)
+        db, model = self.get_db(), self.collection()
+        with self.full_text_errors(query):
+            if not isinstance(self._meta.authorization, AllowAll):
+                # every document is checked first: one refusal deletes nothing
+                objs = await model.find(model.get_cursor(db, query=filters))
+                for obj in objs:
+                    await self.check_write("delete", obj)
+                key = self.pk_field().data_key
+                filters = {"$and": [filters, {key: {"$in": [obj.pk for obj in objs]}}]}
+            await model.delete_entries(db, filters)
 
     # -- detail -------------------------------------------------------------
 
@@ -270,13 +376,17 @@ class MongoResource(ModelResource[M]):
         """PUT: replace the existing document (readonly fields and the pk kept);
         404 when there is none, also when it is deleted meanwhile: never created."""
         existing = await self.get_object(pk)
+        await self.check_write("put", existing)
+        self.check_pk(existing, self.data)
         obj = self.build(self.data, keep=self.keep_readonly(existing))
         await _doc(obj).update(self.get_db(), validate=False)
         return await self.serialize(obj)
 
     async def modify(self, pk: Any) -> dict[str, Any]:
         """PATCH: ``$set`` the fields sent, validated against the stored object."""
-        obj = await self.apply(await self.get_object(pk), self.data)
+        existing = await self.get_object(pk)
+        await self.check_write("patch", existing)
+        obj = await self.apply(existing, self.data)
         changed = self.writable(self.data).keys()
         native = obj.export_data(native=True)
         data = {k: native[k] for k in changed if k in native}
@@ -291,4 +401,5 @@ class MongoResource(ModelResource[M]):
         """DELETE: 204 also when a concurrent DELETE removed the document first
         (only the request that deleted it publishes the event)."""
         obj = await self.get_object(pk)
+        await self.check_write("delete", obj)
         await _doc(obj).delete(self.get_db())

@@ -169,9 +169,13 @@ def mount_websocket(
         multiplexer.app = app
     live = live_queries_of(multiplexer)  # live queries (SPEC §6) on every mounted websocket
 
+    async def start_live(_: web.Application) -> None:
+        await live.start()  # a change-stream feed fails here, clearly, without change streams
+
     async def close_live(_: web.Application) -> None:
         await live.close()
 
+    app.on_startup.append(start_live)
     app.on_cleanup.append(close_live)
     handler: Any = websocket_handler(multiplexer, max_size=max_size, heartbeat=heartbeat)
     app.router.add_get(path, handler, name=name)

@@ -68,8 +68,12 @@ def mount_websocket(
     app.config.WEBSOCKET_MAX_SIZE = max_size
     live = live_queries_of(multiplexer)  # live queries (SPEC §6) on every mounted websocket
 
+    async def start_live(*_: Any) -> None:
+        await live.start()  # a change-stream feed fails here, clearly, without change streams
+
     async def close_live(*_: Any) -> None:
         await live.close()
 
+    app.before_server_start(start_live)
     app.after_server_stop(close_live)
     app.add_websocket_route(websocket_handler(multiplexer), path, name=name)
