@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import os
 import socket
 
@@ -20,9 +21,11 @@ from examples.blog.websocket import create_live_app
 from tbone.db import connect
 from tbone.testing import embedded_mongo
 
-__all__ = ["bind", "main", "serve"]
+__all__ = ["LIVE_QUERY", "bind", "main", "serve"]
 
 HOST = "127.0.0.1"
+#: The live query the demo suggests (docs/websocket.md, "Live queries").
+LIVE_QUERY = {"type": "subscribe", "key": "howto", "href": "/api/posts/?tags=howto&fields=title,tags"}
 
 
 def bind(port: int) -> socket.socket:
@@ -55,6 +58,9 @@ async def serve(uri: str, port: int, stop: asyncio.Event | None = None, name: st
         print(f'      curl -X POST {url}/api/posts/ -d \'{{"title": "Mine", "slug": "mine"}}\'')
         ws_url = url.replace("http", "ws", 1) + "/ws"
         print(f'Live: {ws_url}  send {{"type": "subscribe", "event": "resource_create"}}, then POST a post')
+        print(
+            f"      or send {json.dumps(LIVE_QUERY)}: the howto posts, then enter/update/leave as they change"
+        )
         await (stop or asyncio.Event()).wait()
     finally:
         await runner.cleanup()

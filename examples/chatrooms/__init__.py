@@ -1,4 +1,5 @@
-"""The chatrooms example: rooms, messages and users over Sanic, live in the browser."""
+"""The chatrooms example: rooms (public or private), messages and users over Sanic,
+followed in the browser with live queries."""
 
 from examples.chatrooms.app import create_app, seed
 from examples.chatrooms.models import Message, Room, User

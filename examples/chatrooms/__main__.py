@@ -2,7 +2,9 @@
 
 Uses ``MONGODB_URI`` when set, else an embedded SecantusDB (data in a
 temporary directory, gone when the server stops). Open the printed URL in
-two browser windows and chat.
+two browser windows and chat: ``/?user=alice`` in one (she is a member of the
+private room ``staff``) and ``/?user=bob`` in the other (he does not see it).
+The name is a demo identity, believed as sent (see ``examples.chatrooms.app``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def main() -> None:
         @app.before_server_start
         async def prepare(app: Any) -> None:
             await seed(db)
-            print(f"chatrooms: http://{options.host}:{options.port}/", flush=True)
+            url = f"http://{options.host}:{options.port}/"
+            print(f"chatrooms: {url}?user=alice  (and {url}?user=bob in another window)", flush=True)
 
         app.run(host=options.host, port=options.port, single_process=True, access_log=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import uuid
 
@@ -27,8 +28,10 @@ async def test_demo_serves_the_blog(mongo_uri: str, capsys: pytest.CaptureFixtur
     stop = asyncio.Event()
     task = asyncio.create_task(serve(mongo_uri, 0, stop, name=name))
     try:
+        out = ""
         for _ in range(200):
-            match = re.search(r"on (http://127\.0\.0\.1:\d+)/api/posts/", capsys.readouterr().out)
+            out += capsys.readouterr().out
+            match = re.search(r"on (http://127\.0\.0\.1:\d+)/api/posts/", out)
             if match or task.done():
                 break
             await asyncio.sleep(0.05)
@@ -40,6 +43,22 @@ async def test_demo_serves_the_blog(mongo_uri: str, capsys: pytest.CaptureFixtur
         async with await WebSocketTestClient.connect(ws_url) as ws:
             status, listing = await ws.request("GET", "/api/posts/?fields=title")
             assert status == 200 and listing["meta"]["total_count"] == 3
+            # the live query it prints, as printed
+            printed = re.search(r"or send (\{.*\}): ", out)
+            assert printed, "the demo printed no live query"
+            query = json.loads(printed.group(1))
+            assert query["type"] == "subscribe"
+            key, status, page = await ws.live(query["href"], key=query["key"])
+            assert status == 200
+            assert all("howto" in post["tags"] for post in page["objects"])
+            body = {"title": "Live", "slug": "live", "tags": ["howto"]}
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(f"{match.group(1)}/api/posts/", json=body) as resp,
+            ):
+                assert resp.status == 201
+            change = await ws.next_change(key)
+            assert (change["op"], change["data"]["title"]) == ("enter", "Live")
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
