@@ -29,6 +29,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in ("ProtocolErrorReply", "WebSocketTestClient"):
+        # on first use, not a cycle: the client needs aiohttp, a dev dependency
         from tbone.testing import wsclient
 
         return getattr(wsclient, name)

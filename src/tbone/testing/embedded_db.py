@@ -26,7 +26,7 @@ def embedded_mongo() -> Iterator[str]:
     if uri:
         yield uri
         return
-    from secantus import SecantusDBServer
+    from secantus import SecantusDBServer  # on use, not a cycle: unneeded with MONGODB_URI
 
     storage = tempfile.mkdtemp(prefix="tbone-secantus-")
     server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=storage)
@@ -41,11 +41,11 @@ def embedded_mongo() -> Iterator[str]:
 def make_client(uri: str, driver: str = "pymongo") -> Any:
     """Create an async client of the given driver ("pymongo" or "motor")."""
     if driver == "pymongo":
-        from pymongo import AsyncMongoClient
+        from pymongo import AsyncMongoClient  # on use, not a cycle: the driver asked for
 
         return AsyncMongoClient(uri, tz_aware=True)
     if driver == "motor":
-        from motor.motor_asyncio import AsyncIOMotorClient
+        from motor.motor_asyncio import AsyncIOMotorClient  # on use, not a cycle: optional
 
         return AsyncIOMotorClient(uri, tz_aware=True)
     raise ValueError(f"unknown driver {driver!r}; expected one of {DRIVERS}")

@@ -49,7 +49,7 @@ def redis_server_binary() -> str | None:
 
 def require_redis_server() -> str:
     """The ``redis-server`` binary; if there is none, skip the calling test (fail it in CI)."""
-    import pytest
+    import pytest  # on use, not a cycle: the module also serves scripts without pytest
 
     binary = redis_server_binary()
     if binary is None:

@@ -43,7 +43,7 @@ def _url(sock: socket.socket) -> str:
 @asynccontextmanager
 async def run_aiohttp(app: Any, *, shutdown_timeout: float = 1.0) -> AsyncIterator[str]:
     """Serve an ``aiohttp.web.Application``; yield its base URL."""
-    from aiohttp import web
+    from aiohttp import web  # on use, not a cycle: a test may have only one server installed
 
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()

@@ -24,6 +24,7 @@ __all__ = ["Channel", "Fanout", "MemoryChannel", "MongoChannel", "RedisChannel"]
 def __getattr__(name: str) -> typing.Any:
     if name == "RedisChannel":
         try:
+            # on first use, not a cycle: redis-py is optional (the 'redis' extra)
             from tbone.dispatch.channels.redis import RedisChannel
         except ModuleNotFoundError as exc:
             if exc.name is None or exc.name.split(".")[0] != "redis":
