@@ -1,4 +1,4 @@
-"""TBone on aiohttp: ``AioHttpResource``, ``mount``, ``mount_websocket`` and the carrier.
+"""TBone on aiohttp: ``AioHttpResource``, ``mount``, ``mount_websocket``, ``mount_health`` and the carrier.
 
 The only package of tbone that imports aiohttp (with its SPEC-named
 re-exports ``tbone.resources.aiohttp`` and
@@ -8,7 +8,7 @@ re-exports ``tbone.resources.aiohttp`` and
 from tbone.resources.connections import MAX_FRAME_SIZE
 from tbone.servers.aiohttp.carrier import AioHttpWebSocketCarrier
 from tbone.servers.aiohttp.endpoint import AioHttpConnection, mount_websocket, websocket_handler
-from tbone.servers.aiohttp.handlers import DB_KEY, AioHttpHandler, AioHttpResource, mount
+from tbone.servers.aiohttp.handlers import DB_KEY, AioHttpHandler, AioHttpResource, mount, mount_health
 from tbone.servers.common import MAX_BODY_SIZE
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "AioHttpResource",
     "AioHttpWebSocketCarrier",
     "mount",
+    "mount_health",
     "mount_websocket",
     "websocket_handler",
 ]

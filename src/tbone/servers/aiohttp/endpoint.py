@@ -18,6 +18,16 @@ handler therefore puts :class:`MaskedFramesOnly` in front of the reader
 response's ``_reader``); it reads only frame headers and fails the
 connection with 1002 on the first unmasked frame. Should a future aiohttp
 move those internals, the check is skipped rather than breaking the socket.
+
+Graceful shutdown: aiohttp waits for running handlers (``shutdown_timeout``,
+60 s under ``web.run_app``) before closing connections, and a websocket
+handler runs until its client leaves. ``mount_websocket`` keeps the open
+sockets of its path (an ``OpenSockets``, which it returns) and closes them in
+``app.on_shutdown``, aiohttp's documented place for it: each gets the close
+code 1001 (``WSCloseCode.GOING_AWAY``), and the ones whose client has not
+answered within ``shutdown_timeout`` seconds are dropped. ``on_shutdown``
+runs after the server stopped accepting connections, on SIGTERM/SIGINT under
+``web.run_app`` and gunicorn's aiohttp worker, and on ``AppRunner.cleanup()``.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from tbone.resources.connections import MAX_FRAME_SIZE, ResourceConnection
 from tbone.resources.http import Headers
 from tbone.resources.live import live_queries_of
 from tbone.servers.aiohttp.carrier import AioHttpWebSocketCarrier
+from tbone.servers.common import SHUTDOWN_TIMEOUT, OpenSockets
 
 __all__ = ["AioHttpConnection", "MaskedFramesOnly", "mount_websocket", "websocket_handler"]
 
@@ -131,13 +142,28 @@ class AioHttpConnection(ResourceConnection, AioHttpWebSocketCarrier):
         self.headers = headers
 
 
+async def going_away(carrier: AioHttpWebSocketCarrier) -> None:
+    """Close ``carrier``'s socket with 1001 and wait for the client's answer."""
+    await carrier.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+def open_sockets(timeout: float = SHUTDOWN_TIMEOUT) -> OpenSockets[AioHttpConnection]:
+    """An empty ``OpenSockets`` that closes aiohttp connections with 1001."""
+    return OpenSockets(going_away, AioHttpWebSocketCarrier.abort, timeout=timeout)
+
+
 def websocket_handler(
-    multiplexer: WebsocketMultiplexer, *, max_size: int = MAX_FRAME_SIZE, heartbeat: float | None = None
+    multiplexer: WebsocketMultiplexer,
+    *,
+    max_size: int = MAX_FRAME_SIZE,
+    heartbeat: float | None = None,
+    sockets: OpenSockets[AioHttpConnection] | None = None,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp handler serving ``multiplexer`` on each websocket it accepts.
 
     ``heartbeat`` (seconds) makes aiohttp ping the client and drop it when
-    it stops answering.
+    it stops answering. ``sockets`` keeps the open connections, for a
+    graceful shutdown (``mount_websocket`` passes its own).
     """
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -149,7 +175,15 @@ def websocket_handler(
         if multiplexer.app is None:
             multiplexer.app = request.app
         carrier = AioHttpConnection(ws, multiplexer, Headers(request.headers.items()))
-        await carrier.serve(multiplexer)
+        if sockets is None:
+            await carrier.serve(multiplexer)
+        elif not sockets.add(carrier):  # the server is stopping
+            await going_away(carrier)
+        else:
+            try:
+                await carrier.serve(multiplexer)
+            finally:
+                sockets.discard(carrier)
         return ws
 
     return handler
@@ -163,8 +197,15 @@ def mount_websocket(
     max_size: int = MAX_FRAME_SIZE,
     heartbeat: float | None = None,
     name: str | None = "tbone_websocket",
-) -> None:
-    """Serve ``multiplexer`` at ``GET path``; the multiplexer's app defaults to ``app``."""
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+) -> OpenSockets[AioHttpConnection]:
+    """Serve ``multiplexer`` at ``GET path``; the multiplexer's app defaults to ``app``.
+
+    Returns the open websockets of this path (``len()`` counts them). When
+    the app shuts down (``on_shutdown``), each is closed with 1001, and those
+    whose client has not completed the close within ``shutdown_timeout``
+    seconds are dropped.
+    """
     if multiplexer.app is None:
         multiplexer.app = app
     live = live_queries_of(multiplexer)  # live queries (SPEC §6) on every mounted websocket
@@ -175,7 +216,14 @@ def mount_websocket(
     async def close_live(_: web.Application) -> None:
         await live.close()
 
+    sockets = open_sockets(shutdown_timeout)
+
+    async def close_sockets(_: web.Application) -> None:
+        await sockets.close_all()
+
     app.on_startup.append(start_live)
+    app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(close_live)
-    handler: Any = websocket_handler(multiplexer, max_size=max_size, heartbeat=heartbeat)
+    handler: Any = websocket_handler(multiplexer, max_size=max_size, heartbeat=heartbeat, sockets=sockets)
     app.router.add_get(path, handler, name=name)
+    return sockets

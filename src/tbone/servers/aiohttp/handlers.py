@@ -17,6 +17,10 @@ Requests aiohttp cannot parse (a bad request line, header or
 ``Content-Length``) never reach the app: aiohttp answers them itself in
 plain text, and offers no hook to change that body (aio-libs/aiohttp#3287).
 ``mount`` makes its log of them one line instead of a traceback.
+
+``mount_health(app)`` adds ``GET /healthz``: ``200 {"status": "ok"}`` when
+the app's database answers a ping in time, else ``503 {"status":
+"unavailable"}`` (``tbone.servers.common.check_health``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from tbone.resources.http import Headers, Request, Response, parse_query
 from tbone.resources.protocols import View
 from tbone.resources.resources import Resource
 from tbone.resources.routing import Router
-from tbone.servers.common import BODY_TOO_LARGE, MAX_BODY_SIZE, one_line_log
+from tbone.servers.common import BODY_TOO_LARGE, HEALTH_TIMEOUT, MAX_BODY_SIZE, check_health, one_line_log
 
 __all__ = [
     "DB_KEY",
@@ -39,6 +43,7 @@ __all__ = [
     "AioHttpHandler",
     "AioHttpResource",
     "mount",
+    "mount_health",
 ]
 
 #: The typed place for the database on an aiohttp app: ``app[DB_KEY] = db``.
@@ -157,3 +162,24 @@ def mount(app: web.Application, router: Router) -> None:
         return AioHttpResource.build_response(Response(404, {"error": "Not Found"}))
 
     app.router.add_route("*", f"/{router.name}/{{tail:.*}}", unknown_path, name=f"{router.name}_not_found")
+
+
+def mount_health(
+    app: web.Application,
+    path: str = "/healthz",
+    *,
+    db: Any = None,
+    timeout: float = HEALTH_TIMEOUT,
+    name: str | None = "tbone_health",
+) -> None:
+    """Answer ``GET path`` (and ``HEAD``) with ``200 {"status": "ok"}`` when the
+    database answers a ping within ``timeout`` seconds, else ``503 {"status":
+    "unavailable"}``. ``db`` defaults to the app's (``app[DB_KEY]``,
+    ``app["db"]``...), looked up on each request."""
+
+    async def health(request: web.Request) -> web.StreamResponse:
+        database = db if db is not None else AioHttpResource.find_db(request.app)
+        status, payload = await check_health(database, timeout)
+        return AioHttpResource.build_response(Response(status, payload, {"Cache-Control": "no-store"}))
+
+    app.router.add_get(path, health, name=name)

@@ -38,13 +38,21 @@ from tbone.resources.http import ALL_VERBS, Headers, Request, Response, parse_qu
 from tbone.resources.protocols import View
 from tbone.resources.resources import Resource
 from tbone.resources.routing import Router
-from tbone.servers.common import BODY_TOO_LARGE, MAX_BODY_SIZE, Prefixes, error_payload
+from tbone.servers.common import (
+    BODY_TOO_LARGE,
+    HEALTH_TIMEOUT,
+    MAX_BODY_SIZE,
+    Prefixes,
+    check_health,
+    error_payload,
+)
 
 __all__ = [
     "MAX_BODY_SIZE",
     "SanicHandler",
     "SanicResource",
     "mount",
+    "mount_health",
 ]
 
 SanicHandler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
@@ -177,3 +185,24 @@ def mount(app: Sanic[Any, Any], router: Router) -> None:
         handlers[key] = errors
     errors.add(router)
     app.config.REQUEST_MAX_SIZE = errors.max_body_size
+
+
+def mount_health(
+    app: Sanic[Any, Any],
+    path: str = "/healthz",
+    *,
+    db: Any = None,
+    timeout: float = HEALTH_TIMEOUT,
+    name: str = "tbone_health",
+) -> None:
+    """Answer ``GET path`` (and ``HEAD``) with ``200 {"status": "ok"}`` when the
+    database answers a ping within ``timeout`` seconds, else ``503 {"status":
+    "unavailable"}``. ``db`` defaults to the app's (``app.ctx.db``, ``app.db``),
+    looked up on each request."""
+
+    async def health(request: SanicRequest) -> HTTPResponse:
+        database = db if db is not None else SanicResource.find_db(request.app)
+        status, payload = await check_health(database, timeout)
+        return SanicResource.build_response(Response(status, payload, {"Cache-Control": "no-store"}))
+
+    app.add_route(health, path, methods=["GET", "HEAD"], name=name)
