@@ -9,10 +9,14 @@ Python by ``tbone.db.matching`` on each change.
 
 Where changes come from: every write of the persistence layer records a
 ``tbone.db.changes.Change`` (resource verbs, bulk writes and model methods
-alike). This process's changes arrive through the ``changed`` signal; other
-processes' through the multiplexer's channel, where one engine per process
-and channel publishes this process's changes as records (a
-``MemoryChannel`` crosses no process, so nothing is published on it).
+alike), heard through the ``changed`` signal. With a channel that crosses
+processes (``MongoChannel``, ``RedisChannel``), one engine per process and
+channel publishes this process's changes as records, in write order (a write
+returns once its record is on the channel), and every engine, this
+process's included, applies the records in the channel's order: every
+process sees the changes of a document in the same order. With a
+``MemoryChannel`` (or none), changes go straight to the live queries. With
+a change-stream feed, MongoDB is the only source.
 
 Consistency: a subscription is registered (and its group's membership read,
 for a new group) before the initial page is read; every change processed
@@ -215,6 +219,10 @@ class LiveQueries:
         self._task: asyncio.Task[None] | None = None
         self._sink = _Sink(self)
         self._channel: Any = None
+        self._outgoing: asyncio.Queue[tuple[ChangeRecord, asyncio.Future[None]]] = asyncio.Queue()
+        self._publisher: asyncio.Task[None] | None = None
+        #: change records this process could not publish (lost for the others)
+        self.publish_errors = 0
         #: with a change-stream feed, every change comes from MongoDB itself
         #: (writes by any process or tool); otherwise from the ``changed``
         #: signal and the channel
@@ -342,6 +350,11 @@ class LiveQueries:
         for carrier in list(self._by_carrier):
             self.disconnect(carrier)
         self.fanout.close()
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            self._publisher = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -382,14 +395,38 @@ class LiveQueries:
     async def _on_change(self, sender: Any, change: Change, **_: Any) -> None:
         self._attach_channel()
         channel = self._channel
-        publish = channel is not None and self._publishers.get(channel) is self
-        database = str(getattr(change.db, "name", ""))
-        if not publish and not self._follows((database, change.collection)):
-            return  # nobody here or elsewhere needs it: no export
-        record = record_of(change)
-        self.push(record)
-        if publish:
-            await channel.publish(CHANGES_EVENT, record.to_message())
+        if channel is None:  # one process: straight to the live queries
+            database = str(getattr(change.db, "name", ""))
+            if self._follows((database, change.collection)):
+                self.push(record_of(change))
+            return
+        # Across processes, this process's changes take the channel like every
+        # other process's, and come back through it: every engine applies the
+        # changes of a document in the channel's one order. The write returns
+        # once its record is on the channel (a task sends the records in write
+        # order), so a write made after it, anywhere, is ordered after it too.
+        if self._publishers.get(channel) is self:
+            sent = asyncio.get_running_loop().create_future()
+            self._outgoing.put_nowait((record_of(change), sent))
+            if self._publisher is None or self._publisher.done():
+                loop = asyncio.get_running_loop()
+                self._publisher = loop.create_task(self._publish(), name="tbone-live-publisher")
+            await sent
+
+    async def _publish(self) -> None:
+        """Send this process's change records on the channel, in write order."""
+        outgoing, channel = self._outgoing, self._channel
+        while True:
+            record, sent = await outgoing.get()
+            try:
+                await channel.publish(CHANGES_EVENT, record.to_message())
+            except Exception:  # lost for the other processes (docs/websocket.md), not for this one
+                self.publish_errors += 1
+                logger.warning("live queries: a change record could not be published", exc_info=True)
+                self.push(record)
+            finally:
+                if not sent.done():
+                    sent.set_result(None)
 
     def _start(self) -> None:
         if self._task is None or self._task.done():

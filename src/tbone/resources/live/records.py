@@ -8,8 +8,9 @@ document as ``export_data(native=False)`` gives it. A receiving process
 rebuilds the document with the model of the subscriptions that watch the
 collection, so matching always works on native values.
 
-``origin`` names the process that wrote: a process gets its own changes from
-the ``changed`` signal, without the channel's delay, and ignores their echo.
+``origin`` names the process that wrote (for diagnostics). With a channel that
+crosses processes, a process's own changes go through the channel too, so
+that every process applies the changes of a document in the same order.
 """
 
 from __future__ import annotations
@@ -70,9 +71,10 @@ class ChangeRecord:
 
     @classmethod
     def from_message(cls, data: Any) -> ChangeRecord | None:
-        """A record from channel data, or ``None`` for this process's own echo
-        or for data that is not a record."""
-        if not isinstance(data, dict) or data.get("origin") == PROCESS_ORIGIN:
+        """A record from channel data (this process's own included: they come
+        back through the channel, in its order), or ``None`` for data that is
+        not a record."""
+        if not isinstance(data, dict):
             return None
         try:
             return cls(
