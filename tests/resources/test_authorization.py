@@ -31,6 +31,12 @@ from tbone.testing.servers import run_aiohttp, run_sanic
 _names = itertools.count()
 
 
+
+@pytest.fixture(params=["pymongo", "motor"])
+def driver(request: pytest.FixtureRequest) -> str:
+    """Both drivers: live queries and authorization read through either."""
+    return str(request.param)
+
 def without_since(event: dict[str, Any]) -> dict[str, Any]:
     """A live event without its resume token (which names this run's engine)."""
     assert isinstance(event.pop("since"), str)

@@ -34,6 +34,12 @@ pytestmark = pytest.mark.parametrize("kind", SERVERS)
 _names = itertools.count()
 
 
+
+@pytest.fixture(params=["pymongo", "motor"])
+def driver(request: pytest.FixtureRequest) -> str:
+    """Both drivers: live queries and authorization read through either."""
+    return str(request.param)
+
 def without_since(event: dict[str, Any]) -> dict[str, Any]:
     """A live event without its resume token (which names this run's engine)."""
     assert isinstance(event.pop("since"), str)
