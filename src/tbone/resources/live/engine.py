@@ -47,16 +47,17 @@ from collections import deque
 from collections.abc import Mapping
 from itertools import count
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from tbone.db.changes import Change, changed
 from tbone.db.matching import compile_filter
+from tbone.dispatch import messages
 from tbone.dispatch.carriers.base import Carrier
 from tbone.dispatch.channels.fanout import Fanout
 from tbone.dispatch.channels.mem import MemoryChannel
 from tbone.dispatch.encoding import EncodedMessage, dumps
 from tbone.resources.errors import HTTPError
-from tbone.resources.http import Headers, Request
+from tbone.resources.http import Headers, Request, parse_query
 from tbone.resources.live.groups import LiveGroup, Subscription
 from tbone.resources.live.records import CHANGES_EVENT, ChangeRecord, record_of, record_of_feed
 from tbone.resources.routing import Router
@@ -269,21 +270,21 @@ class LiveQueries:
         key = message.get("key")
         href = message.get("href")
         if key is None or isinstance(key, bool):
-            return _error("a live subscription needs a 'key' (a string or an integer)", None)
+            return messages.error("a live subscription needs a 'key' (a string or an integer)", None)
         if not isinstance(href, str) or not href.startswith("/"):
-            return _error("subscribe needs an absolute 'href' (or an 'event')", key)
+            return messages.error("subscribe needs an absolute 'href' (or an 'event')", key)
         subs = self._by_carrier.get(carrier, {})
         if key in subs:
-            return _error(f"subscription key {key!r} is already in use on this connection", key)
+            return messages.error(f"subscription key {key!r} is already in use on this connection", key)
         if len(subs) >= self.max_subscriptions:
-            return _error(
+            return messages.error(
                 f"too many live subscriptions on this connection (at most {self.max_subscriptions})", key
             )
         headers = dict(getattr(carrier, "headers", None) or {})
         extra = message.get("headers")
         if extra is not None:
             if not isinstance(extra, Mapping) or not all(isinstance(k, str) for k in extra):
-                return _error("'headers' must be an object", key)
+                return messages.error("'headers' must be an object", key)
             lowered = {k.lower(): v for k, v in headers.items()}
             lowered.update((k.lower(), str(v)) for k, v in extra.items())
             headers = lowered
@@ -300,7 +301,7 @@ class LiveQueries:
             # the GET tells the client why (401, 400 with field errors, 404...)
             return await self._answer_get(carrier, key, href, headers, router, live_error=False)
         except _NotLive as exc:
-            return _response(key, 400, {"error": str(exc)})
+            return messages.response(key, 400, {"error": str(exc)})
         token = f"live:{next(_tokens)}"
         sub = Subscription(carrier, key, group, token)
         group.subscriptions[(id(carrier), key)] = sub
@@ -311,28 +312,28 @@ class LiveQueries:
         if "since" in message:
             since = self.resumable(message.get("since"))
         if since is not None:  # resuming: the changes since the token, not a page
-            reply = _response(key, 200, {"meta": {"resync": False}, "objects": []})
+            reply = messages.response(key, 200, {"meta": {"resync": False}, "objects": []})
             self._queue.put_nowait(_Activate(sub, reply, since))
             return None
         status, payload = await self._get(router, href, headers)
         if status != 200:
             self._remove(sub)
-            return _response(key, status, payload)
+            return messages.response(key, status, payload)
         if sub.pending is None:  # dropped while the page was read
             return None
         if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
             payload = {"meta": {}, "objects": payload}
         if "since" in message:  # the gap cannot be covered: a full page
             payload["meta"]["resync"] = True
-        self._queue.put_nowait(_Activate(sub, _response(key, status, payload)))
+        self._queue.put_nowait(_Activate(sub, messages.response(key, status, payload)))
         return None
 
     def unsubscribe(self, carrier: Carrier, key: Any) -> dict[str, Any]:
         sub = self._by_carrier.get(carrier, {}).get(key)
         if sub is None:
-            return _error(f"no live subscription {key!r} on this connection", key)
+            return messages.error(f"no live subscription {key!r} on this connection", key)
         self._remove(sub)
-        return _response(key, 204, None)
+        return messages.response(key, 204, None)
 
     def disconnect(self, carrier: Carrier) -> None:
         """End every live subscription of ``carrier`` (its socket closed)."""
@@ -529,11 +530,7 @@ class LiveQueries:
         memo_key = (id(record), op, group.render_key)
         memo = cache.get(memo_key)
         if memo is None:
-            data = await group.render(instance) if now else None
-            pk_value = group.pk_field.export_value(pk, "serialize")
-            since = self.token(self._seq)
-            payload = {"op": op, "pk": pk_value, "rev": record.rev, "data": data, "since": since}
-            memo = cache[memo_key] = (payload, dumps(payload))
+            memo = cache[memo_key] = await self._event(group, record, op, pk, instance, self._seq)
         payload, encoded = memo
         for sub in list(group.subscriptions.values()):
             if sub.pending is not None:
@@ -541,6 +538,15 @@ class LiveQueries:
                 sub.pending[pk] = (payload, encoded)
             else:
                 out.setdefault(sub.carrier, []).append(sub.message(payload, encoded))
+
+    async def _event(
+        self, group: LiveGroup, record: ChangeRecord, op: str, pk: Any, instance: Any, seq: int
+    ) -> tuple[dict[str, Any], bytes]:
+        """The event payload of ``record`` as ``group`` shows it, and its JSON."""
+        data = await group.render(instance) if op != "leave" else None
+        pk_value = group.pk_field.export_value(pk, "serialize")
+        payload = {"op": op, "pk": pk_value, "rev": record.rev, "data": data, "since": self.token(seq)}
+        return payload, dumps(payload)
 
     async def _members_read(
         self, item: _Members, out: dict[Carrier, list[EncodedMessage]], cache: dict[Any, Any]
@@ -552,7 +558,9 @@ class LiveQueries:
         if item.members is None:  # the read failed: the group cannot be kept exact
             for sub in list(group.subscriptions.values()):
                 out.setdefault(sub.carrier, []).append(
-                    EncodedMessage(_error("the live query could not be started; subscribe again", sub.key))
+                    EncodedMessage(
+                        messages.error("the live query could not be started; subscribe again", sub.key)
+                    )
                 )
                 self._remove(sub)
             return
@@ -612,17 +620,9 @@ class LiveQueries:
                 pk = group.pk_of(record)
                 instance, document = group.native(record, cache)
                 now = document is not None and group.matcher(document)
-                data = await group.render(instance) if now else None
-                pk_value = group.pk_field.export_value(pk, "serialize")
-                payload = {
-                    "op": "enter" if now else "leave",
-                    "pk": pk_value,
-                    "rev": record.rev,
-                    "data": data,
-                    "since": self.token(seq),
-                }
+                event = await self._event(group, record, "enter" if now else "leave", pk, instance, seq)
                 replay.pop(pk, None)
-                replay[pk] = (payload, dumps(payload))
+                replay[pk] = event
             for pk, event in pending.items():  # newer: computed from the live group
                 replay.pop(pk, None)
                 replay[pk] = event
@@ -659,20 +659,20 @@ class LiveQueries:
         live_error: bool,
     ) -> dict[str, Any]:
         if router is None:
-            return _response(key, 404, {"error": "Not Found"})
+            return messages.response(key, 404, {"error": "Not Found"})
         status, payload = await self._get(router, href, headers)
         if live_error and status == 200:
-            return _response(key, 400, {"error": "live queries take a list href, e.g. /api/notes/?room=5"})
+            return messages.response(
+                key, 400, {"error": "live queries take a list href, e.g. /api/notes/?room=5"}
+            )
         if status == 200:  # the resource served the list, but not as a live query
-            return _response(key, 400, {"error": "this resource does not support live queries"})
-        return _response(key, status, payload)
+            return messages.response(key, 400, {"error": "this resource does not support live queries"})
+        return messages.response(key, status, payload)
 
     async def _group_for(
         self, resource_class: type[Any], path: str, query_string: str, headers: Mapping[str, str]
     ) -> LiveGroup:
-        args: dict[str, str] = {}
-        for name, value in parse_qsl(query_string, keep_blank_values=True):
-            args[name] = f"{args[name]},{value}" if name in args else value
+        args = parse_query(query_string)  # as HTTP reads it, repeated arguments included
         request = Request(
             app=self.multiplexer.app, method="GET", path=path, args=args, headers=Headers(headers)
         )
@@ -821,17 +821,6 @@ def _list_resource(router: Router, path: str) -> type[Any] | None:
         if router.base_url(endpoint) == path:
             return resource
     return None
-
-
-def _response(key: Any, status: int, payload: Any) -> dict[str, Any]:
-    return {"type": "response", "key": key, "status": status, "payload": payload}
-
-
-def _error(message: str, key: Any) -> dict[str, Any]:
-    reply: dict[str, Any] = {"type": "error", "error": message}
-    if key is not None:
-        reply["key"] = key
-    return reply
 
 
 def live_queries_of(multiplexer: Any) -> LiveQueries:
