@@ -4,7 +4,6 @@ drivers, over HTTP, websocket requests and live queries: a read scope hides docu
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,9 +11,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
 from bson import ObjectId
-from sanic import Sanic
 
 from tbone.data import Field, Model
 from tbone.db import create_collection
@@ -26,16 +23,14 @@ from tbone.resources import aiohttp as aiohttp_adapter
 from tbone.resources import sanic as sanic_adapter
 from tbone.resources.mongo import MongoResource
 from tbone.testing import WebSocketTestClient
-from tbone.testing.servers import run_aiohttp, run_sanic
-
-_names = itertools.count()
-
+from tbone.testing.servers import serve_api
 
 
 @pytest.fixture(params=["pymongo", "motor"])
 def driver(request: pytest.FixtureRequest) -> str:
     """Both drivers: live queries and authorization read through either."""
     return str(request.param)
+
 
 def without_since(event: dict[str, Any]) -> dict[str, Any]:
     """A live event without its resume token (which names this run's engine)."""
@@ -110,23 +105,8 @@ async def serve(kind: str, db: Any) -> AsyncIterator[str]:
     router.register(AioNotes if kind == "aiohttp" else SanicNotes, "notes")
     multiplexer = WebsocketMultiplexer(channel=MemoryChannel(name=f"authz-{kind}"))
     multiplexer.add_router("api", router)
-    if kind == "aiohttp":
-        app = web.Application()
-        app[aiohttp_adapter.DB_KEY] = db
-        aiohttp_adapter.mount(app, router)
-        aiohttp_adapter.mount_websocket(app, multiplexer)
-        async with run_aiohttp(app) as url:
-            yield url
-    else:
-        sanic_app: Sanic[Any, Any] = Sanic(f"tbone_authz_{next(_names)}", configure_logging=False)
-        sanic_app.ctx.db = db
-        sanic_adapter.mount(sanic_app, router)
-        sanic_adapter.mount_websocket(sanic_app, multiplexer)
-        try:
-            async with run_sanic(sanic_app) as url:
-                yield url
-        finally:
-            Sanic.unregister_app(sanic_app)
+    async with serve_api(kind, db, [router], multiplexer) as url:
+        yield url
 
 
 async def call(url: str, user: str, method: str, href: str, body: Any = None) -> tuple[int, Any]:

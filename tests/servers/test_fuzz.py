@@ -9,7 +9,6 @@ sent in order; a failure lists the requests that broke the rule.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import AsyncIterator
@@ -22,10 +21,8 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sanic import Sanic
 
 from tbone.data import Field, Model
 from tbone.db import create_collection
@@ -37,10 +34,9 @@ from tbone.resources import aiohttp as aiohttp_adapter
 from tbone.resources import sanic as sanic_adapter
 from tbone.resources.mongo import MongoResource
 from tbone.testing import WebSocketTestClient
-from tbone.testing.servers import run_aiohttp, run_sanic
+from tbone.testing.servers import serve_api
 
 EXAMPLES = 250  # per server and per transport: about 8 s in all
-_names = itertools.count()
 LEAKS = re.compile(r"Traceback|File \"|127\.0\.0\.1|localhost|pymongo|bson|OperationFailure|secantus", re.I)
 
 
@@ -162,23 +158,8 @@ async def serve(kind: str, db: Any) -> AsyncIterator[str]:
     router.register(AioGadgets if kind == "aiohttp" else SanicGadgets, "gadgets")
     multiplexer = WebsocketMultiplexer(channel=MemoryChannel(name=f"fuzz-{kind}"))
     multiplexer.add_router("api", router)
-    if kind == "aiohttp":
-        app = web.Application()
-        app[aiohttp_adapter.DB_KEY] = db
-        aiohttp_adapter.mount(app, router)
-        aiohttp_adapter.mount_websocket(app, multiplexer)
-        async with run_aiohttp(app) as url:
-            yield url
-    else:
-        sanic_app: Sanic[Any, Any] = Sanic(f"tbone_fuzz_{next(_names)}", configure_logging=False)
-        sanic_app.ctx.db = db
-        sanic_adapter.mount(sanic_app, router)
-        sanic_adapter.mount_websocket(sanic_app, multiplexer)
-        try:
-            async with run_sanic(sanic_app) as url:
-                yield url
-        finally:
-            Sanic.unregister_app(sanic_app)
+    async with serve_api(kind, db, [router], multiplexer) as url:
+        yield url
 
 
 @pytest.mark.parametrize("kind", ["aiohttp", "sanic"])

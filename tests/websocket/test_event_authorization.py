@@ -5,7 +5,6 @@ while a public resource does; real servers, real database, real websocket client
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,8 +12,6 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
-from sanic import Sanic
 
 from tbone.data import Field, Model
 from tbone.db.models import MongoCollectionMixin
@@ -25,12 +22,11 @@ from tbone.resources import aiohttp as aiohttp_adapter
 from tbone.resources import sanic as sanic_adapter
 from tbone.resources.mongo import MongoResource
 from tbone.testing import ProtocolErrorReply, WebSocketTestClient
-from tbone.testing.servers import run_aiohttp, run_sanic
+from tbone.testing.servers import serve_api
 
 from .support import SERVERS
 
 pytestmark = pytest.mark.parametrize("kind", SERVERS)
-_names = itertools.count()
 
 
 class Memo(Model, MongoCollectionMixin):
@@ -105,25 +101,8 @@ async def serve(kind: str, db: Any, *, public: bool = True) -> AsyncIterator[str
     admin.register(served_class(kind, Guarded), "guarded")
     multiplexer = WebsocketMultiplexer(channel=MemoryChannel(name="pubsub"))
     multiplexer.add_router("api", api)
-    if kind == "aiohttp":
-        app = web.Application()
-        app[aiohttp_adapter.DB_KEY] = db
-        aiohttp_adapter.mount(app, api)
-        aiohttp_adapter.mount(app, admin)
-        aiohttp_adapter.mount_websocket(app, multiplexer)
-        async with run_aiohttp(app) as url:
-            yield url
-    else:
-        sanic_app: Sanic[Any, Any] = Sanic(f"tbone_event_auth_{next(_names)}", configure_logging=False)
-        sanic_app.ctx.db = db
-        sanic_adapter.mount(sanic_app, api)
-        sanic_adapter.mount(sanic_app, admin)
-        sanic_adapter.mount_websocket(sanic_app, multiplexer)
-        try:
-            async with run_sanic(sanic_app) as url:
-                yield url
-        finally:
-            Sanic.unregister_app(sanic_app)
+    async with serve_api(kind, db, [api, admin], multiplexer) as url:
+        yield url
 
 
 async def post(url: str, href: str, body: Any, headers: Mapping[str, str] | None = None) -> int:

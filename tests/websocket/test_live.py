@@ -4,7 +4,6 @@ websocket clients: the page, then enter / update / leave for writes from every p
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,8 +11,6 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
-from sanic import Sanic
 
 from tbone.data import Field, Model
 from tbone.db import create_collection
@@ -25,20 +22,18 @@ from tbone.resources import aiohttp as aiohttp_adapter
 from tbone.resources import sanic as sanic_adapter
 from tbone.resources.mongo import MongoResource
 from tbone.testing import ProtocolErrorReply, WebSocketTestClient
-from tbone.testing.servers import run_aiohttp, run_sanic
+from tbone.testing.servers import serve_api
 
 from .support import SERVERS
 
 pytestmark = pytest.mark.parametrize("kind", SERVERS)
-
-_names = itertools.count()
-
 
 
 @pytest.fixture(params=["pymongo", "motor"])
 def driver(request: pytest.FixtureRequest) -> str:
     """Both drivers: live queries and authorization read through either."""
     return str(request.param)
+
 
 def without_since(event: dict[str, Any]) -> dict[str, Any]:
     """A live event without its resume token (which names this run's engine)."""
@@ -76,23 +71,8 @@ async def serve(kind: str, db: Any, feed: Any = None) -> AsyncIterator[str]:
     router.register(AioTracks if kind == "aiohttp" else SanicTracks, "tracks")
     multiplexer = WebsocketMultiplexer(channel=MemoryChannel(name=f"live-{kind}"), feed=feed)
     multiplexer.add_router("api", router)
-    if kind == "aiohttp":
-        app = web.Application()
-        app[aiohttp_adapter.DB_KEY] = db
-        aiohttp_adapter.mount(app, router)
-        aiohttp_adapter.mount_websocket(app, multiplexer)
-        async with run_aiohttp(app) as url:
-            yield url
-    else:
-        sanic_app: Sanic[Any, Any] = Sanic(f"tbone_live_{next(_names)}", configure_logging=False)
-        sanic_app.ctx.db = db
-        sanic_adapter.mount(sanic_app, router)
-        sanic_adapter.mount_websocket(sanic_app, multiplexer)
-        try:
-            async with run_sanic(sanic_app) as url:
-                yield url
-        finally:
-            Sanic.unregister_app(sanic_app)
+    async with serve_api(kind, db, [router], multiplexer) as url:
+        yield url
 
 
 async def http(url: str, method: str, href: str, body: Any = None) -> tuple[int, Any]:

@@ -17,12 +17,13 @@ second app starts in the same process.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-__all__ = ["free_socket", "run_aiohttp", "run_sanic"]
+__all__ = ["free_socket", "run_aiohttp", "run_sanic", "serve_api"]
 
 
 def free_socket(host: str = "127.0.0.1") -> socket.socket:
@@ -93,3 +94,48 @@ async def run_sanic(app: Any, *, shutdown_timeout: float = 1.0) -> AsyncIterator
                 conn.abort()
         await server.after_stop()
         sock.close()
+
+
+_sanic_apps = itertools.count()
+
+
+@asynccontextmanager
+async def serve_api(
+    kind: str, db: Any, routers: Sequence[Any], multiplexer: Any = None
+) -> AsyncIterator[str]:
+    """Serve ``routers`` (and ``multiplexer`` at ``/ws``) on a new app of ``kind``
+    (``"aiohttp"`` or ``"sanic"``) whose database is ``db``; yield its base URL.
+
+    The app every resource test builds, in one place: ``mount`` for each
+    router, ``mount_websocket`` when a multiplexer is given, a unique Sanic app
+    name, unregistered at the end.
+    """
+    if kind == "aiohttp":
+        from aiohttp import web  # on use, not a cycle: a test may have only one server installed
+
+        from tbone.servers import aiohttp as adapter  # on use, not a cycle: the server asked for
+
+        app = web.Application()
+        app[adapter.DB_KEY] = db
+        for router in routers:
+            adapter.mount(app, router)
+        if multiplexer is not None:
+            adapter.mount_websocket(app, multiplexer)
+        async with run_aiohttp(app) as url:
+            yield url
+        return
+    from sanic import Sanic  # on use, not a cycle: a test may have only one server installed
+
+    from tbone.servers import sanic as sanic_adapter  # on use, not a cycle: the server asked for
+
+    sanic_app: Any = Sanic(f"tbone_test_api_{next(_sanic_apps)}", configure_logging=False)
+    sanic_app.ctx.db = db
+    for router in routers:
+        sanic_adapter.mount(sanic_app, router)
+    if multiplexer is not None:
+        sanic_adapter.mount_websocket(sanic_app, multiplexer)
+    try:
+        async with run_sanic(sanic_app) as url:
+            yield url
+    finally:
+        Sanic.unregister_app(sanic_app)
